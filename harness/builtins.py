@@ -1,0 +1,16 @@
+"""The built-in plugins, listed in one place.
+
+Built-ins are ordinary plugin modules (see ``plugins/``, installed as
+``harness_plugins``); each is registered under the short name on the left,
+which is also the name to block it by (``plugins.blocked=[bm25]`` or
+``HARNESS_BLOCK_PLUGINS=bm25``).
+"""
+
+BUILTIN_PLUGINS: dict[str, str] = {
+    "msmarco_mini": "harness_plugins.msmarco_mini",
+    "bm25": "harness_plugins.bm25",
+    "run_file": "harness_plugins.run_file",
+    "peft_none": "harness_plugins.peft_none",
+    "mlflow": "harness_plugins.mlflow_tracker",
+    "no_tracking": "harness_plugins.no_tracking",
+}

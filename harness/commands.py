@@ -1,0 +1,108 @@
+"""What the CLI subcommands do (imported only when one runs)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+logger = logging.getLogger("harness")
+
+
+def task(cfg) -> dict[str, float]:
+    """Hydra's task function: one job of ``harness run``."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from harness.pipeline import run_experiment
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    choices = dict(HydraConfig.get().runtime.choices)
+    try:
+        result = run_experiment(config, choices=choices)
+    except HarnessError as exc:
+        logger.error("%s", exc)
+        print(f"harness: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(format_result(config["dataset"]["id"], result))
+    return result.metrics
+
+
+def format_result(dataset_id: str, result) -> str:
+    lines = [f"{dataset_id}  {result.run_name}", f"  [{result.info['corpus_label']}]"]
+    lines += [f"  {name:<14}{value:.4f}" for name, value in result.metrics.items()]
+    lines.append(f"  results: {result.run_dir}")
+    return "\n".join(lines)
+
+
+def extra_search_path(overrides: list[str]) -> list[str]:
+    """Config folders that installed plugins ship, as a hydra.searchpath override."""
+    from harness.plugin_manager import get_plugin_manager
+
+    dirs = [d for found in get_plugin_manager().hook.harness_config_dirs() for d in (found or [])]
+    if not dirs or any(o.startswith(("hydra.searchpath", "+hydra.searchpath")) for o in overrides):
+        return []
+    return [f"hydra.searchpath=[{','.join(dirs)}]"]
+
+
+def evaluate_file(args) -> int:
+    from harness import datasets
+    from harness.evaluation import evaluate
+    from harness.plugin_manager import get_plugin_manager
+    from harness.trec_io import read_run
+
+    pm = get_plugin_manager()
+    root = datasets.resolve_data_root(args.data_root)
+    dataset = datasets.load(args.dataset, pm, root)
+    qrels = datasets.qrels(dataset, args.dataset)
+    level = args.binary_relevance_level
+    if level is None:
+        level = 2 if "trec-dl" in args.dataset else 1
+    run = read_run(Path(args.run_file))
+    result = evaluate(qrels, run, args.metrics, level)
+    print(f"{args.run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level})")
+    for name, value in result.mean.items():
+        print(f"  {name:<14}{value:.4f}")
+    return 0
+
+
+def list_plugins(verbose: bool = False) -> int:
+    from importlib.metadata import packages_distributions, version
+
+    from harness.components import KINDS
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    pm = get_plugin_manager()
+    registry = ComponentRegistry(pm)
+    owners: dict[str, list[str]] = {}
+    for kind in KINDS:
+        for entry in registry.entries(kind):
+            owners.setdefault(entry.plugin, []).append(f"{kind}:{entry.name}")
+            if verbose:
+                owners[entry.plugin].extend(_options(entry.cls.Config))
+    dists = packages_distributions()
+    for name, plugin in sorted(pm.list_name_plugin()):
+        top = getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
+        dist = (dists.get(top) or ["(not installed)"])[0]
+        try:
+            dist = f"{dist} {version(dist)}"
+        except Exception:
+            pass
+        print(f"{name:<16} {dist}")
+        for item in owners.get(name, []):
+            print(f"    {item}")
+    for name, error in pm.harness_failed.items():
+        print(f"{name:<16} FAILED TO LOAD: {error}")
+    return 0
+
+
+def _options(config_cls) -> list[str]:
+    out = []
+    for f in dataclasses.fields(config_cls):
+        default = f.default if f.default is not dataclasses.MISSING else "(required)"
+        out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
+    return out

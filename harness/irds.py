@@ -1,0 +1,97 @@
+"""Building blocks for registering local files as ir_datasets datasets.
+
+Used by dataset plugins (the built-in msmarco-passage-mini one, and yours):
+files are resolved lazily, a missing file says where it was looked for and how
+to get it, malformed lines name file and line, and the document store is
+written under ``IR_DATASETS_HOME`` rather than beside read-only source data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+from pathlib import Path
+
+from ir_datasets.formats import GenericScoredDoc, TrecQrel, TrecQrels, TrecScoredDocs, TsvDocs
+from ir_datasets.util import BaseDownload, home_path
+
+from harness.errors import DataError
+from harness.trec_io import parse_qrels, parse_run
+
+
+class LocalFile(BaseDownload):
+    """A file in the data root; a clear error when it is missing."""
+
+    def __init__(self, path: Path, dataset: str, hint: str):
+        self._path, self._dataset, self._hint = Path(path), dataset, hint
+
+    def path(self, force: bool = True) -> Path:
+        if force and not self._path.exists():
+            raise DataError(
+                f"dataset '{self._dataset}': missing file {self._path}\n"
+                f"  looked in data root {self._path.parent.parent} "
+                f"(set HARNESS_DATA_ROOT or data_root=... to change it)\n  {self._hint}")
+        return self._path
+
+    @contextlib.contextmanager
+    def stream(self):
+        with self.path().open("rb") as handle:
+            yield handle
+
+    def __repr__(self) -> str:
+        return f"LocalFile({str(self._path)!r})"
+
+
+class CheckedTrecQrels(TrecQrels):
+    """TREC qrels whose malformed lines raise an error naming file and line."""
+
+    def qrels_iter(self):
+        path = self._qrels_dlc.path()
+        text = io.TextIOWrapper(path.open("rb"), encoding="utf-8")
+        for q in parse_qrels(path, text):
+            yield TrecQrel(q.query_id, q.doc_id, q.relevance, q.iteration)
+
+
+class CheckedTrecScoredDocs(TrecScoredDocs):
+    """TREC run as scored docs, with file:line errors."""
+
+    def scoreddocs_iter(self):
+        path = self._scoreddocs_dlc.path()
+        text = io.TextIOWrapper(path.open("rb"), encoding="utf-8")
+        for r in parse_run(path, text):
+            yield GenericScoredDoc(r.query_id, r.doc_id, r.score)
+
+
+class CachedTsvDocs(TsvDocs):
+    """TSV docs whose lookup store lives under IR_DATASETS_HOME.
+
+    ir_datasets writes the store beside the source file; shared data may be
+    read-only and must stay clean. The store path carries a fingerprint of the
+    source (path, size, mtime), so a changed file or data root never serves a
+    stale store.
+    """
+
+    def __init__(self, docs_dlc, store_name: str, **kwargs):
+        super().__init__(docs_dlc, **kwargs)
+        self._store_name = store_name
+
+    def docs_store(self, field="doc_id", options=None):
+        from ir_datasets.indices import PickleLz4FullStore
+        from ir_datasets.indices.base import DEFAULT_DOCSTORE_OPTIONS
+
+        source = self.docs_path()
+        stat = source.stat()
+        fingerprint = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        folder = home_path() / "harness-docstores" / self._store_name
+        folder.mkdir(parents=True, exist_ok=True)
+        return PickleLz4FullStore(
+            path=str(folder / f"docs-{fingerprint}.pklz4"),
+            init_iter_fn=self.docs_iter,
+            data_cls=self.docs_cls(),
+            lookup_field=field,
+            index_fields=["doc_id"],
+            size_hint=self._docstore_size_hint,
+            count_hint=self._count_hint,
+            options=options or DEFAULT_DOCSTORE_OPTIONS,
+        )

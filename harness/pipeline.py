@@ -1,0 +1,110 @@
+"""One experiment, from a resolved config to metrics, files and a tracked run.
+
+Kept thin on purpose: components do the work, stages cache it, outputs and
+trackers record it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from harness import datasets, stages
+from harness.cache import StageCache, stable_hash
+from harness.components import Context
+from harness.evaluation import evaluate
+from harness.outputs import flatten, safe_name, write_run_folder
+from harness.plugin_manager import get_plugin_manager
+from harness.registry import ComponentRegistry
+
+logger = logging.getLogger(__name__)
+
+# Keys that change where or how a run is recorded, not what it computes.
+NOT_IDENTITY = {"experiment_name", "run_name", "results_dir", "cache_dir", "use_cache", "show_progress",
+                "tracking", "hydra", "plugins"}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    run_name: str
+    metrics: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    return stable_hash({k: v for k, v in config.items() if k not in NOT_IDENTITY})
+
+
+def corpus_label(subset_corpus: bool, searches_corpus: bool) -> str:
+    if subset_corpus and searches_corpus:
+        return "subset corpus: first stage searched only the dataset's subset; not comparable to full-collection figures"
+    return "comparable: first stage over the full collection (or a full-collection run)"
+
+
+def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str] | None = None) -> RunResult:
+    """Run the experiment of a resolved config (a plain dict, as OmegaConf.to_container gives)."""
+    choices = choices or {}
+    pm = pm or get_plugin_manager(blocked=config["plugins"]["blocked"])
+    registry = ComponentRegistry(pm)
+    results_dir = Path(config["results_dir"]).resolve()
+    data_root = datasets.resolve_data_root(config["data_root"])
+    ds = config["dataset"]
+    context = Context(cache=StageCache(Path(config["cache_dir"] or results_dir / "cache"), config["use_cache"]),
+                      dataset_id=ds["id"], data_root=str(data_root), results_dir=results_dir,
+                      device=config["device"], seed=config["seed"], show_progress=config["show_progress"])
+
+    def build(kind: str, group: str):
+        where = f"{group}={choices.get(group, config[group].get('name'))}"
+        return registry.create(kind, config[group], context, where=where)
+
+    retriever = build("retriever", "retriever")
+    reranker = build("reranker", "reranker") if config.get("reranker") else None
+    tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
+    digest = config_hash(config)
+    systems = [retriever.name] + ([reranker.name] if reranker else [])
+    run_name = config.get("run_name") or f"{'+'.join(systems)}-{digest[:8]}"
+    label = corpus_label(ds["subset_corpus"], retriever.searches_corpus)
+    tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(systems),
+            "harness.corpus": "subset" if label.startswith("subset") else "full", "harness.corpus_label": label}
+    tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
+    try:
+        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags)
+        tracked.log_metrics(result.metrics)
+        tracked.log_artifacts(result.run_dir)
+        tracked.finish("FINISHED")
+    except BaseException:
+        tracked.finish("FAILED")
+        raise
+    pm.hook.harness_after_run(config=config, metrics=result.metrics, run_dir=result.run_dir)
+    return result
+
+
+def _execute(config, pm, context, retriever, reranker, run_name, label, tags) -> RunResult:
+    import yaml
+
+    ds = config["dataset"]
+    started = time.perf_counter()
+    dataset = datasets.load(ds["id"], pm, Path(context.data_root))
+    qrels = datasets.qrels(dataset, ds["id"])
+    queries = datasets.queries(dataset, ds["id"], ds["query_limit"], only=set(qrels) if ds["judged_only"] else None)
+    logger.info("%s: %d queries, %d judged", ds["id"], len(queries), len(qrels))
+    run, key = stages.first_stage(retriever, dataset, queries)
+    if reranker:
+        run, key = stages.second_stage(reranker, dataset, queries, run, upstream=key)
+    if ds["query_limit"]:
+        kept = {q.query_id for q in queries}
+        qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
+    evaluation = evaluate(qrels, run, list(config["evaluation"]["metrics"]), ds["binary_relevance_level"])
+    run_dir = context.results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
+    info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
+            "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
+            "cache": dict(context.cache.stats), "tags": tags}
+    logger.info("stage cache: %s", context.cache.summary())
+    write_run_folder(run_dir, metrics=evaluation.mean, per_query=evaluation.per_query, run=run,
+                     config_yaml=yaml.safe_dump(config, sort_keys=False), info=info)
+    return RunResult(run_dir, run_name, evaluation.mean, evaluation.per_query, info)

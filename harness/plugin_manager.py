@@ -1,0 +1,77 @@
+"""The plugin-manager factory (pluggy's host pattern: no global built at import)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+import os
+from importlib.metadata import entry_points
+from typing import Iterable
+
+import pluggy
+
+from harness import hookspecs
+from harness.builtins import BUILTIN_PLUGINS
+from harness.errors import PluginError
+
+ENTRY_POINT_GROUP = "harness.plugins"
+logger = logging.getLogger(__name__)
+
+
+def blocked_from_env() -> list[str]:
+    return [name.strip() for name in os.environ.get("HARNESS_BLOCK_PLUGINS", "").split(",") if name.strip()]
+
+
+def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = True,
+                       extra_plugins: Iterable[object] = ()) -> pluggy.PluginManager:
+    """Build a plugin manager: hookspecs, installed plugins, then built-ins.
+
+    A plugin that fails to import is reported (named, with its error) and
+    skipped while the rest still load; ``pm.harness_failed`` keeps the list.
+    A hook implementation whose name matches no hook is an error.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.harness_failed = {}  # plugin name -> error text
+    for name in [*blocked, *blocked_from_env()]:
+        pm.set_blocked(name)
+    if entry_point_plugins:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            _register(pm, ep.name, ep.load, f"entry point {ep.value}")
+    for name, module in BUILTIN_PLUGINS.items():
+        _register(pm, name, lambda module=module: importlib.import_module(module), module)
+    for plugin in extra_plugins:
+        pm.register(plugin)
+    _check_pending(pm)
+    if os.environ.get("HARNESS_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda message: logger.info("hook trace: %s", message.rstrip()))
+        pm.enable_tracing()
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, name: str, load, where: str) -> None:
+    if pm.is_blocked(name) or pm.has_plugin(name):
+        return
+    try:
+        plugin = load()
+    except Exception as exc:  # a broken plugin must not take the others down
+        pm.harness_failed[name] = f"{type(exc).__name__}: {exc}"
+        logger.warning("plugin '%s' (%s) failed to import and was skipped: %s: %s",
+                       name, where, type(exc).__name__, exc)
+        return
+    pm.register(plugin, name=name)
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    known = [name for name in dir(hookspecs) if name.startswith("harness_")]
+    for hook_name in dir(pm.hook):
+        if hook_name.startswith("_"):
+            continue
+        caller = getattr(pm.hook, hook_name)
+        if caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            close = difflib.get_close_matches(hook_name, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known hooks: {', '.join(known)}"
+            raise PluginError(f"plugin '{impl.plugin_name}' implements unknown hook '{hook_name}'{hint}")

@@ -1,0 +1,94 @@
+"""Resolves component names to classes, and builds components from configs."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pluggy
+
+from harness.components import KINDS, Component, Context
+from harness.errors import ConfigError, PluginError, UnknownComponentError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    cls: type
+    plugin: str
+
+
+class ComponentRegistry:
+    """Every component class registered by the plugins, by kind and name."""
+
+    def __init__(self, pm: pluggy.PluginManager):
+        self.pm = pm
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        for kind, (base, hook_name) in KINDS.items():
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                for name, cls in (impl.function() or {}).items():
+                    self._add(kind, base, name, cls, impl.plugin_name)
+
+    def _add(self, kind: str, base: type, name: str, cls: type, plugin: str) -> None:
+        where = f"plugin '{plugin}' registers {kind} '{name}' ({cls.__module__}.{cls.__qualname__})"
+        if name in self._entries[kind]:
+            other = self._entries[kind][name]
+            raise PluginError(f"{kind} '{name}' is registered twice: by plugin '{other.plugin}' "
+                              f"({other.cls.__module__}.{other.cls.__qualname__}) and by plugin '{plugin}' "
+                              f"({cls.__module__}.{cls.__qualname__}); block one with plugins.blocked=[...]")
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginError(f"{where}, which is not a subclass of {base.__module__}.{base.__name__}")
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(cls.__abstractmethods__))
+            raise PluginError(f"{where}, which does not implement the required method(s): {missing}")
+        if not dataclasses.is_dataclass(cls.Config):
+            raise PluginError(f"{where}, whose Config is not a dataclass")
+        self._entries[kind][name] = Entry(name, cls, plugin)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str) -> list[Entry]:
+        return [self._entries[kind][name] for name in self.names(kind)]
+
+    def get(self, kind: str, name: str) -> Entry:
+        if kind not in self._entries:
+            raise UnknownComponentError(f"unknown component kind '{kind}'; kinds: {', '.join(KINDS)}")
+        if name not in self._entries[kind]:
+            known = ", ".join(self.names(kind)) or "(none registered)"
+            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {kind}s: {known}")
+        return self._entries[kind][name]
+
+    def create(self, kind: str, config: Mapping[str, Any], context: Context, where: str = "") -> Component:
+        """Build a component from its config group: ``name`` picks the class, the rest is its Config."""
+        where = where or kind
+        values = dict(config)
+        name = values.pop("name", None)
+        if not name:
+            raise ConfigError(f"{where}: missing key 'name' (which {kind} to use; "
+                              f"registered: {', '.join(self.names(kind))})")
+        entry = self.get(kind, name)
+        component = entry.cls(build_config(entry.cls.Config, values, f"{where} ({kind} '{name}')"), context)
+        component.name = name
+        return component
+
+
+def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
+    """Validate ``values`` against the dataclass ``schema``; wrong keys or types name the key."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    fields = {f.name for f in dataclasses.fields(schema)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                          f"valid keys: {', '.join(sorted(fields)) or '(none)'}")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), values)
+        return OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", "") or ""
+        message = getattr(exc, "msg", str(exc)).splitlines()[0]
+        raise ConfigError(f"{where}: key '{key}': {message}") from None

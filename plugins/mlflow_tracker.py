@@ -1,0 +1,86 @@
+"""``tracking=mlflow``: MLflow, with an embedded SQLite store under results/ by default.
+
+Uses ``MlflowClient`` rather than the fluent ``mlflow.start_run`` API: no
+global active run, so in-process sweeps and parallel jobs cannot log into each
+other's runs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from harness.components import TrackedRun, Tracker, option
+from harness.hookspecs import hookimpl
+
+MAX_BATCH = 100  # MLflow's limit of params per log_batch call
+
+
+def mlflow_metric_name(name: str) -> str:
+    """MLflow metric names allow letters, digits, '_-. :/' only: 'ndcg@10' -> 'ndcg_at_10'."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name.replace("@", "_at_"))
+
+
+def default_tracking_uri(results_dir: Path) -> str:
+    return f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}"
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: Optional[str] = option(None, "any MLflow tracking URI; null = sqlite store in results/mlflow.db")
+
+
+class MlflowRun(TrackedRun):
+    def __init__(self, client: Any, run_id: str):
+        self.client, self.run_id = client, run_id
+
+    def log_metrics(self, metrics: Mapping[str, float], step: Optional[int] = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(mlflow_metric_name(k), float(v), now, step or 0) for k, v in metrics.items()]
+        for start in range(0, len(batch), MAX_BATCH):
+            self.client.log_batch(self.run_id, metrics=batch[start:start + MAX_BATCH])
+
+    def log_artifacts(self, folder: Path) -> None:
+        self.client.log_artifacts(self.run_id, str(folder))
+
+    def finish(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, status=status)
+
+
+class MlflowTracker(Tracker):
+    Config = MlflowConfig
+
+    def tracking_uri(self) -> str:
+        return self.config.tracking_uri or default_tracking_uri(self.context.results_dir)
+
+    def start(self, experiment: str, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> MlflowRun:
+        from mlflow import MlflowClient
+        from mlflow.entities import Param, RunTag
+
+        uri = self.tracking_uri()
+        client = MlflowClient(tracking_uri=uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            # The embedded store keeps artifacts beside it; a server decides for itself.
+            location = None
+            if not self.config.tracking_uri:
+                location = (Path(self.context.results_dir).resolve() / "mlartifacts").as_uri()
+            experiment_id = client.create_experiment(experiment, artifact_location=location)
+        else:
+            experiment_id = found.experiment_id
+        run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+        batch = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for start in range(0, len(batch), MAX_BATCH):
+            client.log_batch(run.info.run_id, params=batch[start:start + MAX_BATCH])
+        client.log_batch(run.info.run_id, tags=[RunTag("harness.tracking_uri", uri)])
+        return MlflowRun(client, run.info.run_id)
+
+
+@hookimpl
+def harness_add_trackers():
+    return {"mlflow": MlflowTracker}

@@ -1,0 +1,56 @@
+"""``retriever=run``: a precomputed first stage.
+
+Reads the dataset's scored docs (for msmarco-passage-mini, the official BM25
+top-100 over the full collection) or any TREC run file given as ``path``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from harness.components import Retriever, Run, option
+from harness.errors import DataError
+from harness.hookspecs import hookimpl
+from harness.trec_io import ranked, read_run
+
+
+@dataclass
+class RunFileConfig:
+    path: Optional[str] = option(None, "a TREC run file; null = the dataset's own scored docs")
+    top_k: Optional[int] = option(None, "keep the best k documents per query (null = all)")
+
+
+class RunFileRetriever(Retriever):
+    Config = RunFileConfig
+    searches_corpus = False
+
+    def cache_payload(self):
+        payload = {"path": self.config.path, "top_k": self.config.top_k}
+        if self.config.path:  # a changed file must not be served from the cache
+            stat = Path(self.config.path).stat()
+            payload["file"] = [str(Path(self.config.path).resolve()), stat.st_size, stat.st_mtime_ns]
+        return payload
+
+    def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
+        wanted = {q.query_id for q in queries}
+        if self.config.path:
+            full = read_run(Path(self.config.path))
+        elif dataset.has_scoreddocs():
+            full = {}
+            for sd in dataset.scoreddocs_iter():
+                if sd.query_id in wanted:
+                    full.setdefault(sd.query_id, {})[sd.doc_id] = float(sd.score)
+        else:
+            raise DataError(f"dataset '{self.context.dataset_id}' has no scored docs (no official run); "
+                            "give a TREC run file with retriever.path=...")
+        run = {qid: docs for qid, docs in full.items() if qid in wanted}
+        if self.config.top_k:
+            run = {qid: dict(ranked(docs)[: self.config.top_k]) for qid, docs in run.items()}
+        return run
+
+
+@hookimpl
+def harness_add_retrievers():
+    return {"run": RunFileRetriever}

