@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--binary-relevance-level", type=int, default=None,
                     help="binary measures count rel >= this (default: 2 for TREC DL ids, else 1)")
     ev.add_argument("--data-root", default=None)
+    ev.add_argument("--json", action="store_true", help="print the mean metrics as JSON (full precision)")
     plugins = sub.add_parser("plugins", help="plugin commands")
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")

@@ -63,6 +63,11 @@ def evaluate_file(args) -> int:
         level = 2 if "trec-dl" in args.dataset else 1
     run = read_run(Path(args.run_file))
     result = evaluate(qrels, run, args.metrics, level)
+    if args.json:
+        import json
+
+        print(json.dumps(result.mean))
+        return 0
     print(f"{args.run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level})")
     for name, value in result.mean.items():
         print(f"  {name:<14}{value:.4f}")
