@@ -1,8 +1,8 @@
 """A small, explicit training loop for any scorer with differentiable pair scores.
 
 The scorer exposes ``model`` (a torch module, possibly PEFT-wrapped) and
-``score_pairs(queries, passages) -> Tensor[n]``; bi-encoders may also expose
-``score_matrix(queries, passages) -> Tensor[nq, np]`` for in-batch negatives.
+``score(queries, passages) -> Tensor[n]``; bi-encoders may also expose
+``score_in_batch(queries, passages) -> Tensor[nq, np]`` for in-batch negatives.
 Losses: pointwise (BCE on graded labels), listwise (softmax over one positive
 and n negatives), inbatch (each query's positive against the batch's others).
 """
@@ -63,18 +63,18 @@ def loss_of(scorer: Any, batch: Sequence[Any], loss: str, text: Callable[[str], 
     import torch.nn.functional as F
 
     if loss == "pointwise":
-        scores = scorer.score_pairs([q for q, _, _ in batch], [text(d) for _, d, _ in batch])
+        scores = scorer.score([q for q, _, _ in batch], [text(d) for _, d, _ in batch])
         labels = torch.tensor([y for _, _, y in batch], dtype=scores.dtype, device=scores.device)
         return F.binary_cross_entropy_with_logits(scores, labels)
     if loss == "listwise":
         width = 1 + min(len(neg) for _, _, neg in batch)
         queries = [q for q, _, _ in batch for _ in range(width)]
         passages = [text(d) for _, pos, neg in batch for d in [pos, *neg[: width - 1]]]
-        scores = scorer.score_pairs(queries, passages).view(len(batch), width)
+        scores = scorer.score(queries, passages).view(len(batch), width)
         return F.cross_entropy(scores, torch.zeros(len(batch), dtype=torch.long, device=scores.device))
-    if not hasattr(scorer, "score_matrix"):
-        raise ConfigError(f"train.loss=inbatch needs a bi-encoder-style scorer; {type(scorer).__name__} has no score_matrix")
-    scores = scorer.score_matrix([q for q, _, _ in batch], [text(p) for _, p, _ in batch])
+    if not hasattr(scorer, "score_in_batch"):
+        raise ConfigError(f"train.loss=inbatch needs a bi-encoder-style scorer; {type(scorer).__name__} has no score_in_batch")
+    scores = scorer.score_in_batch([q for q, _, _ in batch], [text(p) for _, p, _ in batch])
     return F.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
 
 

@@ -29,7 +29,7 @@ class TinyCrossEncoder:
         ids = [1] + [WORDS.index(w) + 4 for w in query.split() if w in WORDS] + [2]
         return ids + [WORDS.index(w) + 4 for w in passage.split() if w in WORDS] + [2]
 
-    def score_pairs(self, queries, passages):
+    def score(self, queries, passages):
         rows = [self.encode(q, p) for q, p in zip(queries, passages)]
         width = max(map(len, rows))
         ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
@@ -68,7 +68,7 @@ def test_train_learns_to_rank_the_positive_first():
     assert result.steps == 10 and result.validation and result.peak_memory_mb > 0
     assert result.losses[-1][1] < result.losses[0][1]
     with torch.no_grad():
-        scores = scorer.score_pairs(["manhattan project"] * 5, list(PASSAGES.values()))
+        scores = scorer.score(["manhattan project"] * 5, list(PASSAGES.values()))
     assert int(scores.argmax()) == 0
 
 
