@@ -70,8 +70,6 @@ def evaluate_file(args) -> int:
 
 
 def list_plugins(verbose: bool = False) -> int:
-    from importlib.metadata import packages_distributions, version
-
     from harness.components import KINDS
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
@@ -84,20 +82,27 @@ def list_plugins(verbose: bool = False) -> int:
             owners.setdefault(entry.plugin, []).append(f"{kind}:{entry.name}")
             if verbose:
                 owners[entry.plugin].extend(_options(entry.cls.Config))
-    dists = packages_distributions()
-    for name, plugin in sorted(pm.list_name_plugin()):
-        top = getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
-        dist = (dists.get(top) or ["(not installed)"])[0]
-        try:
-            dist = f"{dist} {version(dist)}"
-        except Exception:
-            pass
-        print(f"{name:<16} {dist}")
+    for plugin, item in _datasets_and_configs(pm):
+        owners.setdefault(plugin, []).append(item)
+    for name, _plugin in sorted(pm.list_name_plugin()):
+        print(f"{name:<16} {pm.harness_dists.get(name, '(unknown distribution)')}")
         for item in owners.get(name, []):
             print(f"    {item}")
     for name, error in pm.harness_failed.items():
-        print(f"{name:<16} FAILED TO LOAD: {error}")
+        print(f"{name:<16} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
     return 0
+
+
+def _datasets_and_configs(pm) -> list[tuple[str, str]]:
+    """The dataset ids and config folders each plugin contributes (registering datasets is cheap)."""
+    from harness.datasets import default_data_root
+
+    found = []
+    for impl in pm.hook.harness_register_datasets.get_hookimpls():
+        found += [(impl.plugin_name, f"dataset:{i}") for i in impl.function(data_root=default_data_root()) or []]
+    for impl in pm.hook.harness_config_dirs.get_hookimpls():
+        found += [(impl.plugin_name, f"configs:{d}") for d in impl.function() or []]
+    return found
 
 
 def _options(config_cls) -> list[str]:
