@@ -93,6 +93,15 @@ def list_plugins(verbose: bool = False) -> int:
     return 0
 
 
+def new_plugin(name: str, kind: str, parent: str) -> int:
+    from harness.scaffold import new_plugin as scaffold
+
+    root = scaffold(name, kind, Path(parent))
+    print(f"created {root}\nnext:\n  pip install -e {root}\n  cd {root} && python -m pytest -q\n"
+          f"  harness plugins list")
+    return 0
+
+
 def _datasets_and_configs(pm) -> list[tuple[str, str]]:
     """The dataset ids and config folders each plugin contributes (registering datasets is cheap)."""
     from harness.datasets import default_data_root
