@@ -39,10 +39,16 @@ def format_result(dataset_id: str, result) -> str:
 
 
 def extra_search_path(overrides: list[str]) -> list[str]:
-    """Config folders that installed plugins ship, as a hydra.searchpath override."""
+    """Config folders that installed plugins ship, as a hydra.searchpath override.
+
+    Also lets plugins register configs from code (``harness_register_configs``)."""
+    from hydra.core.config_store import ConfigStore
+
     from harness.plugin_manager import get_plugin_manager
 
-    dirs = [d for found in get_plugin_manager().hook.harness_config_dirs() for d in (found or [])]
+    pm = get_plugin_manager()
+    pm.hook.harness_register_configs(config_store=ConfigStore.instance())
+    dirs = [d for found in pm.hook.harness_config_dirs() for d in (found or [])]
     if not dirs or any(o.startswith(("hydra.searchpath", "+hydra.searchpath")) for o in overrides):
         return []
     return [f"hydra.searchpath=[{','.join(dirs)}]"]
