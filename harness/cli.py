@@ -87,7 +87,8 @@ def _run(overrides: list[str]) -> int:
     from harness.config import conf_dir, register_schema
 
     register_schema()
-    sys.argv = ["harness run", *extra_search_path(overrides), *overrides]
+    # After the overrides: before them it would split flags such as -m from their arguments.
+    sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

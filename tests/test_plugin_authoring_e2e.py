@@ -6,6 +6,7 @@ environment stays clean. The run uses a miniature msmarco-passage-mini written
 here, where the reranker's word overlap lifts each judged passage to rank 1.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -90,3 +91,36 @@ def test_new_reranker_installs_passes_its_tests_and_runs_tracked(tmp_path):
     # Word overlap lifts each query's one relevant passage from rank 3 or 2 to rank 1.
     assert run.data.metrics["ndcg_at_10"] == pytest.approx(1.0)
     assert run.data.metrics["mrr_at_10"] == pytest.approx(1.0)
+
+
+def read_trec(path: Path) -> dict:
+    run: dict = {}
+    for line in path.read_text().splitlines():
+        qid, _, doc, _, score, _ = line.split()
+        run.setdefault(qid, {})[doc] = float(score)
+    return run
+
+
+def test_rrf_example_plugin_in_a_sweep(tmp_path):
+    """examples/harness-rrf (installed by scripts/setup.sh) fuses the official run with bm25s's, sweeping k."""
+    pytest.importorskip("harness_rrf", reason="pip install -e examples/harness-rrf (scripts/setup.sh does)")
+    write_tiny_msmarco(tmp_path / "data")
+    results = tmp_path / "results"
+    sh(harness("run", "-m", "retriever=run", "reranker=rrf", "reranker.k=1,60", "tracking=none",
+               "experiment_name=rrf", f"results_dir={results}", "show_progress=false"), tmp_path,
+       env_with(tmp_path, None))
+
+    folders = sorted((results / "rrf").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        config = (folder / "config.yaml").read_text()
+        k = 1 if "k: 1\n" in config else 60
+        run = read_trec(folder / "run.trec")
+        # bm25s finds only d3 for 101 and d5 for 102 (the others share no query term):
+        # RRF adds 1/(k+1) to the official run's 1/(k+rank), lifting both to rank 1.
+        assert run["101"]["d3"] == pytest.approx(1 / (k + 3) + 1 / (k + 1), rel=1e-4)
+        assert run["102"]["d5"] == pytest.approx(1 / (k + 2) + 1 / (k + 1), rel=1e-4)
+        assert run["101"]["d1"] == pytest.approx(1 / (k + 1), rel=1e-4)
+        assert json.loads((folder / "metrics.json").read_text())["ndcg@10"] == pytest.approx(1.0)
+    infos = [json.loads((f / "run_info.json").read_text()) for f in folders]
+    assert sorted(info["cache"].get("retrieve.hit", 0) for info in infos) == [0, 2]  # first stages computed once
