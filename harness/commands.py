@@ -111,12 +111,13 @@ def new_plugin(name: str, kind: str, parent: str) -> int:
 def _datasets_and_configs(pm) -> list[tuple[str, str]]:
     """The dataset ids and config folders each plugin contributes (registering datasets is cheap)."""
     from harness.datasets import default_data_root
+    from harness.plugin_manager import call_each
 
     found = []
-    for impl in pm.hook.harness_register_datasets.get_hookimpls():
-        found += [(impl.plugin_name, f"dataset:{i}") for i in impl.function(data_root=default_data_root()) or []]
-    for impl in pm.hook.harness_config_dirs.get_hookimpls():
-        found += [(impl.plugin_name, f"configs:{d}") for d in impl.function() or []]
+    for plugin, ids in call_each(pm, "harness_register_datasets", data_root=default_data_root()):
+        found += [(plugin, f"dataset:{i}") for i in ids or []]
+    for plugin, dirs in call_each(pm, "harness_config_dirs"):
+        found += [(plugin, f"configs:{d}") for d in dirs or []]
     return found
 
 
@@ -124,5 +125,7 @@ def _options(config_cls) -> list[str]:
     out = []
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else "(required)"
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
         out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
     return out

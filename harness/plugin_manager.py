@@ -46,10 +46,26 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     for plugin in extra_plugins:
         pm.harness_dists[pm.register(plugin)] = "(registered from code)"
     _check_pending(pm)
-    if os.environ.get("HARNESS_TRACE_HOOKS"):
+    pm.harness_tracing = bool(os.environ.get("HARNESS_TRACE_HOOKS"))
+    if pm.harness_tracing:
         pm.trace.root.setwriter(lambda message: logger.info("hook trace: %s", message.rstrip()))
         pm.enable_tracing()
     return pm
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> list[tuple[str, object]]:
+    """(plugin name, result) of each implementation of a hook, called one by one.
+
+    For callers that must know which plugin returned what (the registry, the
+    plugin listing); traced like ``pm.hook`` calls when tracing is on.
+    """
+    results = []
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        if getattr(pm, "harness_tracing", False):
+            logger.info("hook trace: %s [plugin %s] -> %r", hook_name, impl.plugin_name, result)
+        results.append((impl.plugin_name, result))
+    return results
 
 
 def _dist_label(ep) -> str:

@@ -1,6 +1,7 @@
 """Each way a plugin can be broken gives one clear, exact message (issue 7)."""
 
 import logging
+import os
 import types
 
 import pytest
@@ -114,3 +115,22 @@ def test_hook_tracing_by_environment_variable(monkeypatch, caplog):
         pm.hook.harness_add_retrievers()
     traced = [m for m in caplog.messages if m.startswith("hook trace:")]
     assert any("harness_add_retrievers" in m for m in traced)
+
+
+def test_registry_hook_calls_are_traced_too(monkeypatch, caplog):
+    monkeypatch.setenv("HARNESS_TRACE_HOOKS", "1")
+    with caplog.at_level(logging.INFO, logger="harness.plugin_manager"):
+        ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+    assert ("hook trace: harness_add_retrievers [plugin bm25] -> "
+            "{'bm25': <class 'harness_plugins.bm25.BM25Retriever'>}") in caplog.messages
+
+
+def test_trace_flag_of_plugins_list():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "plugins", "list", "--trace"],
+                         capture_output=True, text=True, env={k: v for k, v in os.environ.items()
+                                                              if k != "HARNESS_TRACE_HOOKS"})
+    assert out.returncode == 0
+    assert "hook trace: harness_add_trackers [plugin mlflow]" in out.stderr
