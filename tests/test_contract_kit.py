@@ -43,9 +43,41 @@ class TestOverlapPassesEveryCheck(ComponentContract):
     component = Overlap
 
 
-def test_sound_component_passes_with_its_registered_name_checked_too():
-    with pytest.raises(ContractError, match=r"no installed plugin registers reranker 'overlap' \(registered: \)"):
-        check_interface(Overlap, registered_as="overlap")
+PLUGIN = """
+from harness.hookspecs import hookimpl
+from tests_kit_overlap_base import Base
+
+class Registered(Base):
+    pass
+
+@hookimpl
+def harness_add_rerankers():
+    return {"kit_overlap": Registered}
+"""
+
+
+def test_registered_as_checks_the_installed_entry_point(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    info = tmp_path / "kit_overlap-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kit-overlap\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[harness.plugins]\nkit_overlap = kit_overlap_plugin\n")
+    (tmp_path / "kit_overlap_plugin.py").write_text(PLUGIN)
+    monkeypatch.setitem(sys.modules, "tests_kit_overlap_base", type(sys)("tests_kit_overlap_base"))
+    sys.modules["tests_kit_overlap_base"].Base = Overlap
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registered = importlib.import_module("kit_overlap_plugin").Registered
+    check_interface(registered, registered_as="kit_overlap")
+    with pytest.raises(ContractError) as err:
+        check_interface(Overlap, registered_as="kit_overlap")
+    assert str(err.value) == ("reranker 'kit_overlap' is registered as kit_overlap_plugin.Registered, "
+                              f"not {Overlap.__module__}.Overlap")
+    with pytest.raises(ContractError) as err:
+        check_interface(Overlap, registered_as="nowhere")
+    assert str(err.value).startswith("no installed plugin registers reranker 'nowhere' (registered: ")
+    assert str(err.value).endswith("); is the package installed with its harness.plugins entry point?")
 
 
 class WrongParameters(Overlap):
