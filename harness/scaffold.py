@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.scaffold_templates import (COMPONENTS, DATASET_FILES, KINDS, PLUGIN, PYPROJECT, README,
-                                        REGISTER_COMPONENT, REGISTER_DATASET, TEST, TEST_CONFIG)
+from harness.scaffold_components import COMPONENTS
+from harness.scaffold_templates import (DATASET_FILES, KINDS, PLUGIN, PYPROJECT, README, REGISTER_COMPONENT,
+                                        REGISTER_DATASET, TEST, TEST_CONFIG)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -1,6 +1,7 @@
 """docs/plugins.md documents every hook with the exact signature of its hookspec."""
 
 import inspect
+from typing import Any, Mapping  # noqa: F401  (named by the string annotations below)
 import re
 from pathlib import Path
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
-import math
 import random
 import tempfile
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any, Iterable, Mapping
 from harness.cache import StageCache, stable_hash
 from harness.components import KINDS, Component, Context
 from harness.errors import HarnessError
+from harness.testing.compare import comparable, differs, not_json, shape_problem
 from harness.testing.kinds import ADAPTERS
 
 # What a clear error on bad input may be: the harness's own errors, or the
@@ -77,8 +76,8 @@ def check_determinism(cls: type, config: Mapping[str, Any] | None = None, seed: 
     outputs = []
     for scramble in (1, 2):
         _scramble_global_rngs(scramble)
-        outputs.append(_comparable(adapter.call(build(cls, config, seed=seed), adapter.inputs())))
-    where = _differs(outputs[0], outputs[1])
+        outputs.append(comparable(adapter.call(build(cls, config, seed=seed), adapter.inputs())))
+    where = differs(outputs[0], outputs[1])
     if where is not None:
         raise ContractError(f"{_label(cls)} is not deterministic under seed {seed}: two runs differ at {where}; "
                             "draw randomness from a generator seeded with self.context.seed, not a global one")
@@ -91,9 +90,9 @@ def check_batching_invariance(cls: type, config: Mapping[str, Any] | None = None
         return  # the verb takes one item at a time (noise, peft): nothing to batch
     component = build(cls, config)
     inputs = adapter.inputs()
-    whole = _comparable(adapter.call(component, inputs))
-    pieces = _comparable(adapter.merge([adapter.call(component, part) for part in adapter.split(inputs)]))
-    where = _differs(whole, pieces)
+    whole = comparable(adapter.call(component, inputs))
+    pieces = comparable(adapter.merge([adapter.call(component, part) for part in adapter.split(inputs)]))
+    where = differs(whole, pieces)
     if where is not None:
         raise ContractError(f"{_label(cls)} is not batching-invariant: the batch and its items one at a time "
                             f"differ at {where}; an item's output must not depend on the others in its batch")
@@ -104,7 +103,7 @@ def check_cache_key_stability(cls: type, config: Mapping[str, Any] | None = None
     """cache_payload() is plain JSON, equal across instances, unchanged by running, and sees every option."""
     first, second = build(cls, config), build(cls, config)
     payload = first.cache_payload()
-    where = _not_json(payload, "cache_payload()")
+    where = not_json(payload, "cache_payload()")
     if where:
         raise ContractError(f"{_label(cls)}.cache_payload() holds {where}, whose text differs between "
                             "processes; give plain JSON values (str, number, bool, None, list, dict)")
@@ -194,27 +193,9 @@ def _check_registered(cls: type, kind: str, name: str) -> None:
 def _check_output(kind: str, adapter, component: Component, cls: type) -> None:
     inputs = adapter.inputs()
     result = adapter.call(component, inputs)
-    problem = _shape_problem(kind, result, inputs)
+    problem = shape_problem(kind, result, inputs)
     if problem:
         raise ContractError(f"{_label(cls)} returned the wrong shape: {problem}")
-
-
-def _shape_problem(kind: str, result: Any, inputs: tuple) -> str | None:
-    if kind in ("retriever", "reranker"):
-        if not isinstance(result, dict) or not all(isinstance(d, dict) for d in result.values()):
-            return f"expected a run {{query_id: {{doc_id: score}}}}, got {type(result).__name__}"
-        bad = [(q, d, s) for q, docs in result.items() for d, s in docs.items()
-               if not isinstance(s, (int, float)) or isinstance(s, bool)]
-        return f"score {bad[0][2]!r} of ({bad[0][0]}, {bad[0][1]}) is not a number" if bad else None
-    if kind == "metric":
-        ok = isinstance(result, dict) and all(isinstance(v, (int, float)) for v in result.values())
-        return None if ok else "expected {query_id: value} with numeric values"
-    if kind == "generator":
-        ok = isinstance(result, list) and len(result) == len(inputs[0]) and all(isinstance(a, str) for a in result)
-        return None if ok else f"expected a list of {len(inputs[0])} answer strings, got {result!r}"
-    if kind == "noise":
-        return None if isinstance(result, list) else f"expected a list of passages, got {type(result).__name__}"
-    return None if result is not None else "apply() must return the model"
 
 
 def _scramble_global_rngs(state: int) -> None:
@@ -228,49 +209,6 @@ def _scramble_global_rngs(state: int) -> None:
     import torch
 
     torch.manual_seed(state * 7919)
-
-
-def _comparable(value: Any) -> Any:
-    """Plain Python values (torch modules become their state dicts)."""
-    if hasattr(value, "state_dict") and callable(value.state_dict):
-        return {k: v.detach().cpu().tolist() for k, v in value.state_dict().items()}
-    if hasattr(value, "_asdict"):
-        return _comparable(value._asdict())
-    if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_comparable(v) for v in value]
-    return value
-
-
-def _differs(a: Any, b: Any, where: str = "the output") -> str | None:
-    """Where two plain values differ (floats within 1e-5 relative), or None."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            return f"{where}: keys {sorted(set(a) ^ set(b))[:5]} in only one"
-        return next((w for k in sorted(a, key=str) if (w := _differs(a[k], b[k], f"{where}[{k!r}]"))), None)
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return f"{where}: lengths {len(a)} and {len(b)}"
-        return next((w for i, (x, y) in enumerate(zip(a, b)) if (w := _differs(x, y, f"{where}[{i}]"))), None)
-    if isinstance(a, float) or isinstance(b, float):
-        ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-7)
-        return None if ok else f"{where}: {a!r} and {b!r}"
-    return None if a == b else f"{where}: {a!r} and {b!r}"
-
-
-def _not_json(value: Any, where: str) -> str | None:
-    if isinstance(value, dict):
-        return next((w for k, v in value.items() if (w := _not_json(v, f"{where}[{k!r}]"))), None)
-    if isinstance(value, (list, tuple)):
-        return next((w for i, v in enumerate(value) if (w := _not_json(v, f"{where}[{i}]"))), None)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return None
-    try:
-        json.dumps(value)
-        return None
-    except TypeError:
-        return f"{type(value).__name__} at {where}"
 
 
 def _perturbed(config: Any):
