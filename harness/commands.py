@@ -96,6 +96,8 @@ def list_plugins(verbose: bool = False) -> int:
             print(f"    {item}")
     for name, error in pm.harness_failed.items():
         print(f"{name:<16} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
+    for message in pm.harness_skipped:
+        print(f"SKIPPED: {message}")
     return 0
 
 

@@ -36,6 +36,7 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     pm.add_hookspecs(hookspecs)
     pm.harness_failed = {}  # plugin name -> error text
     pm.harness_dists = {}  # plugin name -> "distribution version" (for `harness plugins list`)
+    pm.harness_skipped = []  # messages about plugins skipped for a name already taken
     for name in [*blocked, *blocked_from_env()]:
         pm.set_blocked(name)
     if entry_point_plugins:
@@ -84,7 +85,13 @@ def _harness_dist() -> str:
 
 
 def _register(pm: pluggy.PluginManager, name: str, load, where: str, dist: str) -> None:
-    if pm.is_blocked(name) or pm.has_plugin(name):
+    if pm.is_blocked(name):
+        return
+    if name in pm.harness_dists:  # two distributions (or one and a built-in) claim one plugin name
+        message = (f"plugin '{name}' of {dist} ({where}) was skipped: the name is taken by "
+                   f"{pm.harness_dists[name]}; rename one entry point, or block the other")
+        pm.harness_skipped.append(message)
+        logger.warning("%s", message)
         return
     pm.harness_dists[name] = dist
     try:

@@ -134,3 +134,19 @@ def test_trace_flag_of_plugins_list():
                                                               if k != "HARNESS_TRACE_HOOKS"})
     assert out.returncode == 0
     assert "hook trace: harness_add_trackers [plugin mlflow]" in out.stderr
+
+
+def test_two_distributions_claiming_one_plugin_name(tmp_path, monkeypatch, caplog):
+    hook = "from harness.hookspecs import hookimpl\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_entry_point(tmp_path / "a", "first-dist", "same", "same_a_mod", hook)
+    write_entry_point(tmp_path / "b", "second-dist", "same", "same_b_mod", hook)
+    monkeypatch.syspath_prepend(str(tmp_path / "b"))
+    monkeypatch.syspath_prepend(str(tmp_path / "a"))
+    with caplog.at_level(logging.WARNING, logger="harness.plugin_manager"):
+        pm = get_plugin_manager()
+    assert pm.harness_dists["same"] == "first-dist 0.3"
+    assert pm.harness_skipped == ["plugin 'same' of second-dist 0.3 (entry point same_b_mod) was skipped: the name "
+                                  "is taken by first-dist 0.3; rename one entry point, or block the other"]
+    assert caplog.messages == pm.harness_skipped
