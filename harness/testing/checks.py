@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import random
 import tempfile
@@ -29,12 +30,18 @@ def build(cls: type, config: Mapping[str, Any] | None = None, seed: int = 0, cac
     """Build ``cls`` as the registry would: ``config`` validated against ``cls.Config``, a fresh context."""
     from harness.registry import build_config
 
-    root = cache_root or Path(tempfile.mkdtemp(prefix="harness-contract-"))
+    root = cache_root or Path(tempfile.mkdtemp(dir=_scratch().name))
     context = Context(cache=StageCache(root / "cache"), dataset_id="toy", data_root=str(root),
                       results_dir=root / "results", device="cpu", seed=seed, show_progress=False)
     component = cls(build_config(cls.Config, dict(config or {}), f"{cls.__qualname__} config"), context)
     component.name = component.name or cls.__name__.lower()
     return component
+
+
+@functools.lru_cache(maxsize=1)
+def _scratch() -> tempfile.TemporaryDirectory:
+    """One scratch folder per process for the components' caches, removed at exit."""
+    return tempfile.TemporaryDirectory(prefix="harness-contract-")
 
 
 def kind_of(cls: type) -> str:
