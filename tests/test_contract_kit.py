@@ -173,3 +173,12 @@ def test_kit_on_a_builtin_retriever():
     check_determinism(BM25Retriever, config)
     check_batching_invariance(BM25Retriever, config)
     check_cache_key_stability(BM25Retriever, config, ignores=["stemmer", "stopwords"])
+
+
+def test_fixtures_reach_plugin_tests_through_the_pytest11_entry_point(harness_toy_dataset, harness_toy_run,
+                                                                       harness_build, tmp_path):
+    reranker = harness_build(Overlap, {"top_k": 2})
+    queries = list(harness_toy_dataset.queries_iter())
+    reranked = reranker.rerank(harness_toy_dataset, queries, harness_toy_run)
+    assert [len(docs) for docs in reranked.values()] == [2, 2, 2]
+    assert reranker.context.cache.root == tmp_path / "cache"
