@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--trace", action="store_true", help="log every hook call (as HARNESS_TRACE_HOOKS=1)")
     new = plugins_sub.add_parser("new", help="scaffold an installable plugin package")
     new.add_argument("name", help="package and component name, a lowercase identifier (my_reranker)")
-    new.add_argument("--kind", required=True,
-                     choices=["reranker", "retriever", "peft", "generator", "noise", "metric", "dataset"])
+    from harness.scaffold_templates import KINDS  # plain strings: cheap enough for --help
+
+    new.add_argument("--kind", required=True, choices=list(KINDS))
     new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")
     args = parser.parse_args(argv)
     if args.command is None:

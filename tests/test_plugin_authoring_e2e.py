@@ -6,6 +6,7 @@ environment stays clean. The run uses a miniature msmarco-passage-mini written
 here, where the reranker's word overlap lifts each judged passage to rank 1.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -13,6 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
+# Build the plugin with the venv's own setuptools where it has one (offline, fast),
+# else in pip's isolated build environment.
+NO_ISOLATION = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
 
 # query -> (text, [(doc_id, text, first-stage score, relevance)]): the relevant
 # passage is ranked last by the first stage but shares the most query words.
@@ -75,7 +80,7 @@ def test_new_reranker_installs_passes_its_tests_and_runs_tracked(tmp_path):
     env = env_with(tmp_path, site)
     sh(harness("plugins", "new", "my_reranker", "--kind", "reranker"), tmp_path, env)
     package = tmp_path / "my_reranker"
-    sh([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site,
+    sh([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *NO_ISOLATION, "--target", site,
         package], tmp_path, env)
     tests = sh([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], package, env)
     assert "6 passed" in tests
