@@ -7,7 +7,8 @@ import sys
 
 USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep with -m
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
-harness plugins list [-v]             installed plugins and the components they register"""
+harness plugins list [-v] [--trace]   installed plugins and the components they register
+harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)"""
 
 EPILOG = """examples:
   harness run                                          # BM25 on msmarco-passage-mini DL19
@@ -38,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show each component's options")
+    listing.add_argument("--trace", action="store_true", help="log every hook call (as HARNESS_TRACE_HOOKS=1)")
+    new = plugins_sub.add_parser("new", help="scaffold an installable plugin package")
+    new.add_argument("name", help="package and component name, a lowercase identifier (my_reranker)")
+    from harness.scaffold_templates import KINDS  # plain strings: cheap enough for --help
+
+    new.add_argument("--kind", required=True, choices=list(KINDS))
+    new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -49,22 +57,40 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import evaluate_file
 
             return evaluate_file(args)
-        from harness.commands import list_plugins
+        from harness.commands import list_plugins, new_plugin
 
+        if args.plugins_command == "new":
+            return new_plugin(args.name, args.kind, args.dir)
+        if args.trace:
+            _enable_trace()
         return list_plugins(args.verbose)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
 
 
+def _enable_trace() -> None:
+    """Hook tracing: the plugin manager logs each call when HARNESS_TRACE_HOOKS is set."""
+    import logging
+    import os
+
+    os.environ["HARNESS_TRACE_HOOKS"] = "1"
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("harness.plugin_manager").setLevel(logging.INFO)
+
+
 def _run(overrides: list[str]) -> int:
     import hydra
 
+    if "--trace" in overrides:  # ours, not Hydra's: traced through the job's logging
+        overrides = [o for o in overrides if o != "--trace"]
+        _enable_trace()
     from harness.commands import extra_search_path, task
     from harness.config import conf_dir, register_schema
 
     register_schema()
-    sys.argv = ["harness run", *extra_search_path(overrides), *overrides]
+    # After the overrides: before them it would split flags such as -m from their arguments.
+    sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

