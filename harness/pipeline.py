@@ -99,7 +99,11 @@ def _execute(config, pm, context, retriever, reranker, run_name, label, tags) ->
     if ds["query_limit"]:
         kept = {q.query_id for q in queries}
         qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
-    evaluation = evaluate(qrels, run, list(config["evaluation"]["metrics"]), ds["binary_relevance_level"])
+    metrics = list(config["evaluation"]["metrics"])
+    registry = ComponentRegistry(pm)
+    custom = {m: registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
+              for m in metrics if m in registry.names("metric")}
+    evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)
     run_dir = context.results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
     info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
             "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness.cache import code_version
-from harness.components import Retriever, Run, option
+from harness.components import Retriever, Run, check_queries, option
 from harness.hookspecs import hookimpl
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,9 @@ class BM25Retriever(Retriever):
         return bm25s.BM25.load(str(folder)), json.loads((folder / "doc_ids.json").read_text())
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
+        check_queries(queries, "retriever=bm25")
+        if not queries:
+            return {}
         if getattr(self, "_loaded", None) is None:  # keep the index in memory across calls
             self._loaded = self.index(dataset)
         model, doc_ids = self._loaded

@@ -85,3 +85,17 @@ def test_run_retriever_without_scored_docs_is_a_clear_error(setup):
     docs_only = datasets.load("msmarco-passage-mini", registry.pm, ctx.data_root)
     with pytest.raises(DataError, match="has no scored docs"):
         registry.create("retriever", {"name": "run"}, ctx).retrieve(docs_only, queries)
+
+
+@pytest.mark.parametrize("name", ["bm25", "run"])
+def test_builtin_retrievers_pass_the_contract_kit(name, tiny_root):
+    from harness.testing import check_all
+
+    registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+    check_all(registry.get("retriever", name).cls, {"top_k": 5})
+
+
+def test_a_plain_string_query_is_a_clear_error(setup):
+    registry, dataset, ctx, _ = setup
+    with pytest.raises(DataError, match=r"retriever=bm25: query #0 is 'who', not a query record"):
+        registry.create("retriever", {"name": "bm25"}, ctx).retrieve(dataset, ["who"])

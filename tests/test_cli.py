@@ -105,3 +105,27 @@ def test_plugins_list(tmp_path):
     out = harness("plugins", "list", "-v", cwd=tmp_path)
     assert out.returncode == 0
     assert "retriever:bm25" in out.stdout and "tracker:mlflow" in out.stdout and "k1 = 0.9" in out.stdout
+
+
+def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):
+    """A metric registered by a plugin (here: a test plugin module on the path) is evaluated by name."""
+    plugin = tmp_path / "count_metric_plugin.py"
+    plugin.write_text(
+        "from harness.components import Metric\nfrom harness.hookspecs import hookimpl\n\n"
+        "class Retrieved(Metric):\n    def per_query(self, qrels, run):\n"
+        "        return {q: float(len(run.get(q, {}))) for q in qrels}\n\n"
+        "@hookimpl\ndef harness_add_metrics():\n    return {'retrieved': Retrieved}\n")
+    dist = tmp_path / "count_metric-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: count-metric\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[harness.plugins]\ncount_metric = count_metric_plugin\n")
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "tracking=none",
+                          f"results_dir={tmp_path / 'r'}", "evaluation.metrics=[ndcg@10,retrieved]"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    [folder] = (tmp_path / "r" / "default").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["retrieved"] == pytest.approx((3 + 2 + 2 + 1) / 4)  # documents per judged query in RUN
