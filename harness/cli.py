@@ -63,7 +63,8 @@ def _run(overrides: list[str]) -> int:
     from harness.config import conf_dir, register_schema
 
     register_schema()
-    sys.argv = ["harness run", *extra_search_path(overrides), *overrides]
+    # The plugins' search path goes last: before a flag like -m, argparse would reject the overrides after it.
+    sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

@@ -19,8 +19,14 @@ def task(cfg) -> dict[str, float]:
 
     from harness.pipeline import run_experiment
 
+    from hydra.types import RunMode
+
+    from harness.resume import resume_enabled
+
     config = OmegaConf.to_container(cfg, resolve=True)
-    choices = dict(HydraConfig.get().runtime.choices)
+    hydra_cfg = HydraConfig.get()
+    choices = dict(hydra_cfg.runtime.choices)
+    config["resume"] = resume_enabled(config.get("resume"), hydra_cfg.mode == RunMode.MULTIRUN)
     try:
         result = run_experiment(config, choices=choices)
     except HarnessError as exc:
