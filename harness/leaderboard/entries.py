@@ -22,6 +22,7 @@ class Entry:
     trainable_params: Optional[float] = None
     extra: dict[str, float] = field(default_factory=dict)  # other tracked metrics
     tags: dict[str, str] = field(default_factory=dict)
+    relevance_level: Optional[int] = None  # the binary relevance level it was evaluated at
 
     def noise_curves(self) -> dict[str, list[tuple[float, float]]]:
         """measure -> [(rho, value), ...] sorted by rho, from metrics named like noise points."""

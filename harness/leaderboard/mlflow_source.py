@@ -34,6 +34,10 @@ def _first(values: Mapping[str, str], words: Iterable[str]) -> Optional[float]:
     return None
 
 
+def _level(value: Optional[str]) -> Optional[int]:
+    return int(value) if value and value.isdigit() else None
+
+
 def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     try:
         path = client.download_artifacts(run.info.run_id, "per_query.json", str(folder))
@@ -51,7 +55,8 @@ def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     trainable = trainable if trainable is not None else _first(params, PARAM_WORDS)
     return Entry(name=run.info.run_name or run.info.run_id[:8], source=f"mlflow:{experiment}",
                  dataset=run.data.tags.get("harness.dataset", ""), mean=mean, per_query=per_query,
-                 latency=latency, trainable_params=trainable, extra=dict(metrics), tags=dict(run.data.tags))
+                 latency=latency, trainable_params=trainable, extra=dict(metrics), tags=dict(run.data.tags),
+                 relevance_level=_level(params.get("dataset.binary_relevance_level")))
 
 
 def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Optional[str] = None,

@@ -3,7 +3,10 @@
 The tests are ranx's own (the functions ``ranx.compare`` calls: paired
 Student's t-test and Fisher's randomization test, same seed and permutations),
 fed with the per-query scores each run logged, so the markers agree with
-``ranx.compare`` on the same runs. ranx corrects nothing for many comparisons;
+``ranx.compare`` on the same runs. (ranx's Fisher test draws its permutations
+in numba threads: its p-values vary run to run by Monte Carlo error, about
+sqrt(p(1-p)/permutations), even with a fixed seed; raise ``n_permutations``
+where a p-value sits near alpha.) ranx corrects nothing for many comparisons;
 Holm and Bonferroni are a few lines each, so they live here rather than in a
 new dependency (statsmodels).
 """
