@@ -94,6 +94,10 @@ class HarnessCli:
     def command(self, results: Path, *overrides: str) -> list[str]:
         return harness_command(results, *overrides)
 
+    @staticmethod
+    def free_port() -> int:
+        return free_port()
+
     def run(self, results: Path, *overrides: str, timeout: int = 300):
         return run_harness(self.env, results, *overrides, timeout=timeout)
 
