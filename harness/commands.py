@@ -15,12 +15,10 @@ logger = logging.getLogger("harness")
 def task(cfg) -> dict[str, float]:
     """Hydra's task function: one job of ``harness run``."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from harness.pipeline import run_experiment
-
-    from hydra.types import RunMode
-
     from harness.resume import resume_enabled
 
     config = OmegaConf.to_container(cfg, resolve=True)

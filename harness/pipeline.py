@@ -72,7 +72,8 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(systems),
             "harness.corpus": "subset" if label.startswith("subset") else "full", "harness.corpus_label": label}
     if config.get("resume"):
-        done = _resume(config, tracker, digest, results_dir / safe_name(config["experiment_name"]) / safe_name(run_name))
+        run_dir = results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
+        done = _resume(config, tracker, digest, run_dir)
         if done:
             return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
