@@ -93,3 +93,15 @@ def test_unknown_metric_and_baseline_are_clear_errors():
         build_leaderboard(entries_for(qrels, runs), "mrr@10")
     with pytest.raises(ConfigError, match="baseline 'nobody' matches 0 entries"):
         build_leaderboard(entries_for(qrels, runs), "ndcg@10", baseline="nobody")
+
+
+def test_noise_points_make_a_noise_curve_figure():
+    from harness.leaderboard.plots import all_plots
+
+    qrels, runs = synthetic(queries=6)
+    entries = entries_for(qrels, {"weak": runs["weak"], "best": runs["best"]})
+    entries[0].extra = {"accuracy_at_rho_0.5": 0.4, "accuracy_at_rho_0.0": 0.7, "accuracy_at_rho_1.0": 0.1}
+    assert entries[0].noise_curves() == {"accuracy": [(0.0, 0.7), (0.5, 0.4), (1.0, 0.1)]}
+    plots = all_plots(build_leaderboard(entries, "ndcg@10", tests=["student"]))
+    assert set(plots) == {"ndcg@10 by system", "noise curves"}  # no latency or parameters logged
+    assert all(png.startswith(b"\x89PNG") for png in plots.values())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import yaml
+
 from harness.cli import main
 
 
@@ -35,6 +37,9 @@ def test_sweep_to_server_then_leaderboard(cli, mlflow_server, tmp_path, monkeypa
         if name in recorded:
             assert float(row["ndcg@10"]) == round(recorded[name]["ndcg@10"], 4)
     # weight=1000 keeps the first stage's order: scored on the same qrels, it ties the run file exactly.
-    tied = [r for r in rows if r["Δ ndcg@10"] and float(r["Δ ndcg@10"]) == 0.0]
-    assert len(tied) == 1 and tied[0]["p (student)"] == "1.0000"
+    weights = {json.loads((d / "run_info.json").read_text())["run_name"]:
+               yaml.safe_load((d / "config.yaml").read_text())["reranker"]["weight"] for d in (results / "board").iterdir()}
+    tied = {r["system"] for r in rows if r["Δ ndcg@10"] and float(r["Δ ndcg@10"]) == 0.0}
+    assert {name for name, weight in weights.items() if weight == 1000} <= tied
+    assert all(r["p (student)"] == "1.0000" for r in rows if r["system"] in tied)
     assert "<table" in (out / "board.html").read_text()
