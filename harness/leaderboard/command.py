@@ -64,6 +64,9 @@ def collect(args) -> list:
 
 
 def run(args) -> int:
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run is noise here
     from harness.leaderboard import build_leaderboard
     from harness.leaderboard.html import page
     from harness.leaderboard.render import write

@@ -23,6 +23,7 @@ class Entry:
     extra: dict[str, float] = field(default_factory=dict)  # other tracked metrics
     tags: dict[str, str] = field(default_factory=dict)
     relevance_level: Optional[int] = None  # the binary relevance level it was evaluated at
+    params: dict[str, str] = field(default_factory=dict)  # the run's flattened config
 
     def noise_curves(self) -> dict[str, list[tuple[float, float]]]:
         """measure -> [(rho, value), ...] sorted by rho, from metrics named like noise points."""
@@ -42,4 +43,21 @@ def unique_names(entries: list[Entry]) -> list[Entry]:
     for entry in entries:
         if seen[entry.name] > 1:
             entry.name = f"{entry.name} [{entry.source}]"
+    return entries
+
+
+# Params that say where or how a run was recorded, not what it is.
+NOT_DISTINGUISHING = ("results_dir", "cache_dir", "run_name", "experiment_name", "show_progress", "use_cache",
+                      "resume", "tracking.", "data_root", "device")
+
+
+def label_differences(entries: list[Entry], most: int = 3) -> list[Entry]:
+    """Append the params that differ between entries (``bm25-06fb4849 [retriever.k1=1.2]``): a sweep's names say
+    what was swept."""
+    keys = sorted({k for e in entries for k in e.params if not k.startswith(NOT_DISTINGUISHING)})
+    varying = [k for k in keys if len({e.params.get(k) for e in entries}) > 1][:most]
+    for entry in entries:
+        shown = [f"{k}={entry.params[k]}" for k in varying if k in entry.params]
+        if shown:
+            entry.name = f"{entry.name} [{', '.join(shown)}]"
     return entries

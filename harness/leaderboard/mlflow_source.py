@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
 from harness.errors import ConfigError
-from harness.leaderboard.entries import Entry
+from harness.leaderboard.entries import Entry, label_differences
 
 logger = logging.getLogger(__name__)
 LATENCY_WORDS = ("latency",)
@@ -56,7 +56,7 @@ def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     return Entry(name=run.info.run_name or run.info.run_id[:8], source=f"mlflow:{experiment}",
                  dataset=run.data.tags.get("harness.dataset", ""), mean=mean, per_query=per_query,
                  latency=latency, trainable_params=trainable, extra=dict(metrics), tags=dict(run.data.tags),
-                 relevance_level=_level(params.get("dataset.binary_relevance_level")))
+                 relevance_level=_level(params.get("dataset.binary_relevance_level")), params=dict(params))
 
 
 def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Optional[str] = None,
@@ -84,4 +84,4 @@ def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Opt
             if entry:
                 entries.append(entry)
     logger.info("leaderboard: %d entries from %d runs at %s", len(entries), len(runs), tracking_uri)
-    return entries
+    return label_differences(entries)

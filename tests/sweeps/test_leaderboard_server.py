@@ -32,14 +32,15 @@ def test_sweep_to_server_then_leaderboard(cli, mlflow_server, tmp_path, monkeypa
     # Each tracked entry's score is the one its run folder recorded.
     recorded = {json.loads((d / "run_info.json").read_text())["run_name"]: json.loads((d / "metrics.json").read_text())
                 for d in (results / "board").iterdir()}
-    for row in rows:
-        name = row["system"].removesuffix(" (baseline)")
-        if name in recorded:
-            assert float(row["ndcg@10"]) == round(recorded[name]["ndcg@10"], 4)
-    # weight=1000 keeps the first stage's order: scored on the same qrels, it ties the run file exactly.
     weights = {json.loads((d / "run_info.json").read_text())["run_name"]:
                yaml.safe_load((d / "config.yaml").read_text())["reranker"]["weight"] for d in (results / "board").iterdir()}
-    tied = {r["system"] for r in rows if r["Δ ndcg@10"] and float(r["Δ ndcg@10"]) == 0.0}
+    for row in rows:
+        name = row["system"].removesuffix(" (baseline)").split(" [")[0]  # names carry the swept params
+        if row["source"].startswith("mlflow"):
+            assert float(row["ndcg@10"]) == round(recorded[name]["ndcg@10"], 4)
+            assert f"reranker.weight={weights[name]}" in row["system"]
+    # weight=1000 keeps the first stage's order: scored on the same qrels, it ties the run file exactly.
+    tied = {r["system"].split(" [")[0] for r in rows if r["Δ ndcg@10"] and float(r["Δ ndcg@10"]) == 0.0}
     assert {name for name, weight in weights.items() if weight == 1000} <= tied
-    assert all(r["p (student)"] == "1.0000" for r in rows if r["system"] in tied)
+    assert all(r["p (student)"] == "1.0000" for r in rows if r["system"].split(" [")[0] in tied)
     assert "<table" in (out / "board.html").read_text()
