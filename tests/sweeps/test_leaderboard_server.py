@@ -30,10 +30,10 @@ def test_sweep_to_server_then_leaderboard(cli, mlflow_server, tmp_path, monkeypa
     rows = list(csv.DictReader((out / "board.csv").open()))
     assert len(rows) == 4  # three tracked reranker runs + the run file
     # Each tracked entry's score is the one its run folder recorded.
-    recorded = {json.loads((d / "run_info.json").read_text())["run_name"]: json.loads((d / "metrics.json").read_text())
-                for d in (results / "board").iterdir()}
-    weights = {json.loads((d / "run_info.json").read_text())["run_name"]:
-               yaml.safe_load((d / "config.yaml").read_text())["reranker"]["weight"] for d in (results / "board").iterdir()}
+    folders = {json.loads((d / "run_info.json").read_text())["run_name"]: d for d in (results / "board").iterdir()}
+    recorded = {name: json.loads((d / "metrics.json").read_text()) for name, d in folders.items()}
+    weights = {name: yaml.safe_load((d / "config.yaml").read_text())["reranker"]["weight"]
+               for name, d in folders.items()}
     for row in rows:
         name = row["system"].removesuffix(" (baseline)").split(" [")[0]  # names carry the swept params
         if row["source"].startswith("mlflow"):
