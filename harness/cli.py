@@ -8,14 +8,16 @@ import sys
 USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep with -m
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
 harness plugins list [-v] [--trace]   installed plugins and the components they register
-harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)"""
+harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
+harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests"""
 
 EPILOG = """examples:
   harness run                                          # BM25 on msmarco-passage-mini DL19
   harness run dataset=msmarco-passage-mini/trec-dl-2020 retriever=run
   harness run -m retriever.k1=0.6,0.9,1.2              # a sweep: one MLflow run per job
   harness run --cfg job                                # print the composed config
-  harness evaluate results/default/bm25-*/run.trec --dataset msmarco-passage-mini/trec-dl-2019"""
+  harness evaluate results/default/bm25-*/run.trec --dataset msmarco-passage-mini/trec-dl-2019
+  harness leaderboard --experiment bm25_k1 --baseline bm25 -o board.html"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
     new.add_argument("--kind", required=True, choices=list(KINDS))
     new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")
+    from harness.leaderboard.command import add_parser as add_leaderboard
+
+    add_leaderboard(sub)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -57,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import evaluate_file
 
             return evaluate_file(args)
+        if args.command == "leaderboard":
+            from harness.leaderboard.command import run as leaderboard
+
+            return leaderboard(args)
         from harness.commands import list_plugins, new_plugin
 
         if args.plugins_command == "new":
@@ -89,7 +98,7 @@ def _run(overrides: list[str]) -> int:
     from harness.config import conf_dir, register_schema
 
     register_schema()
-    # After the overrides: before them it would split flags such as -m from their arguments.
+    # The plugins' search path goes last: before a flag like -m, argparse would reject the overrides after it.
     sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0

@@ -15,12 +15,16 @@ logger = logging.getLogger("harness")
 def task(cfg) -> dict[str, float]:
     """Hydra's task function: one job of ``harness run``."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from harness.pipeline import run_experiment
+    from harness.resume import resume_enabled
 
     config = OmegaConf.to_container(cfg, resolve=True)
-    choices = dict(HydraConfig.get().runtime.choices)
+    hydra_cfg = HydraConfig.get()
+    choices = dict(hydra_cfg.runtime.choices)
+    config["resume"] = resume_enabled(config.get("resume"), hydra_cfg.mode == RunMode.MULTIRUN)
     try:
         result = run_experiment(config, choices=choices)
     except HarnessError as exc:
