@@ -19,6 +19,8 @@ def stage_payload(component: Component, queries: Sequence[Any], upstream: str) -
         "data_root": ctx.data_root,
         "queries": stable_hash(sorted(q.query_id for q in queries)),
         "upstream": upstream,
+        # a trained or loaded adapter changes the scores
+        "trained": getattr(component, "training_key", None),
     }
 
 

@@ -1,0 +1,131 @@
+"""The training stage: fit a reranker's model with a PEFT method, or load a saved adapter.
+
+The trained adapter is a stage-cache entry keyed by the reranker (model,
+config, code), the PEFT method and the training config, so a sweep trains once
+per training config and a re-run loads the adapter in seconds. The adapter is
+also copied into the run folder, hence into MLflow: loadable by path or run id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from harness import datasets
+from harness.cache import code_version
+from harness.errors import ConfigError
+from harness.peft_artifacts import count_parameters, load_adapter, read_metadata, save_adapter
+from harness.registry import build_config
+from harness.training import TrainConfig, train
+from harness.training_data import build_examples, split_by_query
+
+logger = logging.getLogger(__name__)
+
+
+def trainable_scorer(reranker: Any) -> Any:
+    scorer = getattr(reranker, "scorer", None)
+    if scorer is None or not hasattr(scorer, "model") or not hasattr(scorer, "score"):
+        raise ConfigError(f"reranker '{reranker.name}' is not trainable: it has no scorer with a torch `model` "
+                          "and a differentiable `score(queries, passages)`")
+    return scorer
+
+
+def _training_data(config: TrainConfig, pm: Any, data_root: Path):
+    dataset = datasets.load(config.dataset, pm, data_root)
+    qrels = datasets.qrels(dataset, config.dataset)
+    queries = datasets.queries(dataset, config.dataset, only=set(qrels))
+    first_stage: dict[str, dict[str, float]] = {}
+    if dataset.has_scoreddocs():
+        for sd in dataset.scoreddocs_iter():
+            first_stage.setdefault(sd.query_id, {})[sd.doc_id] = sd.score
+    store = dataset.docs_store()
+    return qrels, split_by_query(build_examples(queries, qrels, first_stage), config.validation_fraction, config.seed), \
+        (lambda doc_id: store.get(doc_id).default_text())
+
+
+def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
+    """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
+    config = build_config(TrainConfig, train_values, "train")
+    ctx = reranker.context
+    scorer = trainable_scorer(reranker)
+    payload = {"reranker": f"{reranker.name}", "reranker_config": reranker.cache_payload(),
+               "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
+               "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
+               "train": dataclasses.asdict(config), "data_root": ctx.data_root}
+    trained_here: dict[str, Any] = {}
+
+    def build(folder: Path) -> None:
+        qrels, split, text = _training_data(config, pm, Path(ctx.data_root))
+        scorer.model = peft_method.apply(scorer.model)
+        logger.info("training %s with peft=%s on %s: %d train / %d validation queries", reranker.name,
+                    peft_method.name, config.dataset, len(split.train), len(split.validation))
+        result = train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
+                       ctx.show_progress)
+        trained, total = count_parameters(scorer.model)
+        save_adapter(scorer.model, folder / "adapter", method=peft_method.name,
+                     config=dataclasses.asdict(peft_method.config), backbone=str(reranker.config.model or "packaged-minilm"),
+                     extra={"train": dataclasses.asdict(config)})
+        info = {"trainable_parameters": trained, "total_parameters": total, "trainable_share": trained / total,
+                "train_seconds": result.seconds, "train_step_seconds": result.step_seconds, "train_steps": result.steps,
+                "best_step": result.best_step, "peak_memory_mb": result.peak_memory_mb,
+                "losses": result.losses, "validation": result.validation}
+        (folder / "training.json").write_text(json.dumps(info))
+        trained_here["model"] = scorer.model
+
+    folder = ctx.cache.directory("adapter", payload, build)
+    if "model" not in trained_here:
+        registry_method = peft_method
+        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: registry_method.apply(m))
+        logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
+    info = json.loads((folder / "training.json").read_text())
+    if getattr(peft_method.config, "merge", True):
+        scorer.model = peft_method.merge(scorer.model)
+    scorer.model.eval()
+    reranker.training_key = folder.name
+    reranker.adapter_folder = folder / "adapter"
+    return info
+
+
+def load_saved(reranker: Any, peft_method: Any, source: str) -> None:
+    """Put a saved adapter (a folder, or an MLflow run id whose artifacts hold one) onto the reranker."""
+    folder = resolve_adapter(source)
+    meta = read_metadata(folder)
+    if meta["method"] != peft_method.name:
+        raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
+                          f"is configured; add peft={meta['method']}")
+    scorer = trainable_scorer(reranker)
+    apply = lambda model, m: build_method(peft_method, m).apply(model)  # noqa: E731
+    scorer.model = load_adapter(scorer.model, folder, apply)
+    scorer.model = peft_method.merge(scorer.model)
+    scorer.model.eval()
+    reranker.training_key = meta["sha256"]
+
+
+def build_method(peft_method: Any, meta: dict) -> Any:
+    """The PEFT method with the adapter's own saved config (rank, targets...)."""
+    config = build_config(type(peft_method.config), meta["config"], f"adapter metadata ({meta['method']})")
+    method = type(peft_method)(config, peft_method.context)
+    method.name = peft_method.name
+    return method
+
+
+def resolve_adapter(source: str) -> Path:
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path if (path / "metadata.json").exists() else path / "adapter"
+    if len(source) == 32 and all(c in "0123456789abcdef" for c in source):
+        import mlflow
+
+        local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter")
+        return Path(local)
+    raise ConfigError(f"adapter={source}: neither an adapter folder nor an MLflow run id")
+
+
+def copy_adapter(reranker: Any, run_dir: Path) -> None:
+    folder = getattr(reranker, "adapter_folder", None)
+    if folder and Path(folder).is_dir():
+        shutil.copytree(folder, run_dir / "adapter", dirs_exist_ok=True)
