@@ -7,7 +7,8 @@ import sys
 
 USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep with -m
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
-harness plugins list [-v]             installed plugins and the components they register"""
+harness plugins list [-v]             installed plugins and the components they register
+harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot"""
 
 EPILOG = """examples:
   harness run                                          # BM25 on msmarco-passage-mini DL19
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,noise-curve}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show each component's options")
+    curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
+    curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
+    curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import evaluate_file
 
             return evaluate_file(args)
+        if args.command == "noise-curve":
+            from harness.commands import noise_curve
+
+            return noise_curve(args)
         from harness.commands import list_plugins
 
         return list_plugins(args.verbose)

@@ -106,3 +106,17 @@ def _options(config_cls) -> list[str]:
         default = f.default if f.default is not dataclasses.MISSING else "(required)"
         out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
     return out
+
+
+def noise_curve(args) -> int:
+    from harness.noise_curve import RATES, summarise
+
+    found = summarise(Path(args.folder), Path(args.out) if args.out else None)
+    for group, data in found.items():
+        print(group)
+        print("  rho    " + "".join(f"{m.removeprefix('rag_'):>15}" for m in RATES))
+        for p in data["points"]:
+            print(f"  {p['ratio']:<6.2f} " + "".join(f"{p[m]:>15.4f}" for m in RATES))
+        print("  area   " + "".join(f"{data['area'][m]:>15.4f}" for m in RATES))
+    print(f"written: {Path(args.out or args.folder) / 'curves.json'}, noise_curve.png")
+    return 0
