@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness import rag_metrics
+from harness import groundedness, rag_metrics
 from harness.cache import stable_hash
 from harness.components import Generator, NoiseInjector, Qrels, Run
 from harness.stages import stage_payload
@@ -44,7 +44,7 @@ class RagStage:
         contexts, key = self.contexts(dataset, queries, qrels, run, gold, upstream)
         texts = passage_texts(dataset, {d for ids in contexts.values() for d in ids})
         answers = self.answers(queries, contexts, texts, key)
-        rows = judge_all(queries, contexts, answers, gold, qrels, level, self.abstain_phrases())
+        rows = judge_all(queries, contexts, answers, gold, qrels, level, self.abstain_phrases(), texts)
         run_dir.mkdir(parents=True, exist_ok=True)
         with (run_dir / "answers.jsonl").open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(row) + "\n" for row in rows)
@@ -97,16 +97,19 @@ def passage_texts(dataset: Any, doc_ids: set[str]) -> dict[str, str]:
     return {d: doc.default_text() for d, doc in found.items()}
 
 
-def judge_all(queries, contexts, answers, gold, qrels, level, phrases) -> list[dict[str, Any]]:
+def judge_all(queries, contexts, answers, gold, qrels, level, phrases, texts) -> list[dict[str, Any]]:
     rows = []
     for q in queries:
         ids = contexts[q.query_id]
         judged = qrels.get(q.query_id, {})
         golds = set(gold[q.query_id])
-        row = {"query_id": q.query_id, "question": q.text, "answer": answers[q.query_id], "context_ids": ids,
-               "gold_ids": sorted(golds),
-               "context_precision": sum(judged.get(d, 0) >= level or d in golds for d in ids) / max(1, len(ids)),
-               "noise_share": sum(d not in golds for d in ids) / max(1, len(ids))}
+        relevant = [d for d in ids if judged.get(d, 0) >= level or d in golds]
+        answer = answers[q.query_id]
+        row = {"query_id": q.query_id, "question": q.text, "answer": answer, "context_ids": ids,
+               "gold_ids": sorted(golds), "context_precision": len(relevant) / max(1, len(ids)),
+               "noise_share": sum(d not in golds for d in ids) / max(1, len(ids)),
+               "grounding": groundedness.ground(answer, q.text, [texts[d] for d in relevant],
+                                                [texts[d] for d in ids if d not in relevant], phrases=phrases)}
         if getattr(q, "answers", None):
             row["gold_answers"] = list(q.answers)
             row["verdict"] = rag_metrics.judge(answers[q.query_id], q.answers, phrases)
@@ -117,6 +120,8 @@ def judge_all(queries, contexts, answers, gold, qrels, level, phrases) -> list[d
 def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     per_query = {"rag_context_precision": {r["query_id"]: r["context_precision"] for r in rows},
                  "rag_noise_share": {r["query_id"]: r["noise_share"] for r in rows}}
+    for name, label in (("grounded", "grounded"), ("noise_supported", "noise"), ("unsupported", "unsupported")):
+        per_query[f"rag_{name}"] = {r["query_id"]: float(r["grounding"] == label) for r in rows}
     judged = [r for r in rows if "verdict" in r]
     if judged:
         for name, verdict in (("accuracy", "correct"), ("abstention", "abstain"), ("hallucination", "hallucinated")):

@@ -53,3 +53,28 @@ def test_curve_area():
     assert m.curve_area([1.0, 0.0, 0.5], [0.0, 1.0, 1.0]) == pytest.approx(0.75)  # order-free
     assert m.curve_area([0.0, 0.4], [0.2, 0.4]) == pytest.approx(0.3)  # normalised by the range
     assert m.curve_area([0.3], [0.7]) == 0.7
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Delhi", "grounded"),                              # the claim is in the relevant passage
+    ("The head office is in Mumbai.", "noise"),         # only the noise passage backs it
+    ("It is in Paris.", "unsupported"),                 # nothing backs it: hallucinated
+    ("The Oberoi Group head office city", "unsupported"),  # restates the question: no claim left
+    ("I cannot answer.", "abstain"),
+    ("Delhi, not Mumbai", "grounded"),                  # 1 of 2 claim tokens relevant: >= 0.5
+])
+def test_groundedness(answer, expected):
+    from harness.groundedness import ground
+
+    question = "The Oberoi Group has a head office in what city?"
+    relevant = ["The Oberoi Group is a hotel company with its head office in Delhi."]
+    noise = ["Mumbai is the financial capital of India; many companies have their head office there."]
+    assert ground(answer, question, relevant, noise) == expected
+
+
+def test_groundedness_crosstab():
+    from harness.groundedness import crosstab
+
+    rows = [{"verdict": "correct", "grounding": "grounded"}, {"verdict": "correct", "grounding": "grounded"},
+            {"verdict": "hallucinated", "grounding": "noise"}, {"question": "no verdict"}]
+    assert crosstab(rows) == {"correct": {"grounded": 2}, "hallucinated": {"noise": 1}}
