@@ -109,7 +109,8 @@ def _options(config_cls) -> list[str]:
 
 
 def noise_curve(args) -> int:
-    from harness.noise_curve import RATES, summarise
+    from harness.groundedness import LABELS
+    from harness.noise_curve import RATES, summarise, validation
 
     found = summarise(Path(args.folder), Path(args.out) if args.out else None)
     for group, data in found.items():
@@ -118,5 +119,10 @@ def noise_curve(args) -> int:
         for p in data["points"]:
             print(f"  {p['ratio']:<6.2f} " + "".join(f"{p[m]:>15.4f}" for m in RATES))
         print("  area   " + "".join(f"{data['area'][m]:>15.4f}" for m in RATES))
-    print(f"written: {Path(args.out or args.folder) / 'curves.json'}, noise_curve.png")
+    table = validation(Path(args.folder))
+    if table:
+        print("answer verdict x groundedness label (all answers of the sweep):")
+        for verdict, counts in table.items():
+            print(f"  {verdict:<13}" + "".join(f"{label}={counts.get(label, 0):<6}" for label in LABELS))
+    print(f"written: {Path(args.out or args.folder)}/curves.json, groundedness_validation.json, noise_curve.png")
     return 0

@@ -18,6 +18,7 @@ from harness.rag_metrics import curve_area
 
 logger = logging.getLogger(__name__)
 RATES = ("rag_accuracy", "rag_hallucination", "rag_abstention")
+GROUNDING = ("rag_grounded", "rag_noise_supported", "rag_unsupported")
 
 
 def collect(folder: Path) -> list[dict[str, Any]]:
@@ -35,7 +36,7 @@ def collect(folder: Path) -> list[dict[str, Any]]:
         rows.append({"group": f"{config['dataset']['id']} | {generator} | noise={noise['name']} "
                               f"gold={noise.get('gold_position')} k={noise.get('k')}",
                      "ratio": float(noise["ratio"]), "n": config["dataset"].get("query_limit"),
-                     "run": metrics_file.parent.name, **{m: metrics[m] for m in RATES}})
+                     "run": metrics_file.parent.name, **{m: metrics[m] for m in RATES + GROUNDING if m in metrics}})
     if not rows:
         raise DataError(f"no RAG run folders with a noise ratio under {folder}")
     return rows
@@ -86,6 +87,16 @@ def summarise(folder: Path, out_dir: Path | None = None) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     found = curves(collect(Path(folder)))
     write_json(out_dir / "curves.json", found)
+    write_json(out_dir / "groundedness_validation.json", validation(Path(folder)))
     plot(found, out_dir / "noise_curve.png")
     logger.info("noise curves of %d group(s) written to %s", len(found), out_dir)
     return found
+
+
+def validation(folder: Path) -> dict[str, dict[str, int]]:
+    """Answer-based verdict x reference-free groundedness label, over every answer of the sweep."""
+    from harness.groundedness import crosstab
+
+    rows = [json.loads(line) for path in sorted(Path(folder).glob("**/answers.jsonl"))
+            for line in path.read_text().splitlines() if line.strip()]
+    return crosstab(rows)

@@ -56,3 +56,18 @@ def test_rejection_at_full_noise_and_end_to_end(setup):
     assert full.metrics["rag_context_precision"] == 0.0
     e2e = run_experiment(config(root, data, lm, None))  # no noise group: the first stage's top k
     assert 0.0 < e2e.metrics["rag_context_precision"] <= 1.0
+
+
+def test_noise_curve_summary(setup, tmp_path):
+    from harness.noise_curve import summarise
+
+    root, data, lm = setup
+    for ratio in (0.0, 0.5, 1.0):
+        run_experiment(config(root, data, lm, {"name": "random", "k": 2, "ratio": ratio}))
+    found = summarise(root / "results" / "rag-test", tmp_path)
+    group = next(g for g in found.values() if len(g["points"]) == 3)
+    assert [p["ratio"] for p in group["points"]] == [0.0, 0.5, 1.0]
+    assert 0.0 <= group["area"]["rag_accuracy"] <= 1.0
+    assert (tmp_path / "noise_curve.png").stat().st_size > 0 and (tmp_path / "curves.json").is_file()
+    table = json.loads((tmp_path / "groundedness_validation.json").read_text())
+    assert sum(sum(c.values()) for c in table.values()) >= 12
