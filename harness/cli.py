@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
     curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
     curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
+    curve.add_argument("--mlflow", action="store_true",
+                       help="also log the files as artifacts of a 'noise-curve' MLflow run (store in FOLDER/..)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

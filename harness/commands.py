@@ -125,4 +125,22 @@ def noise_curve(args) -> int:
         for verdict, counts in table.items():
             print(f"  {verdict:<13}" + "".join(f"{label}={counts.get(label, 0):<6}" for label in LABELS))
     print(f"written: {Path(args.out or args.folder)}/curves.json, groundedness_validation.json, noise_curve.png")
+    if args.mlflow:
+        print(f"logged to MLflow run {_log_summary(Path(args.folder), Path(args.out or args.folder))}")
     return 0
+
+
+def _log_summary(folder: Path, out_dir: Path) -> str:
+    """Log the summary files as artifacts of a 'noise-curve' run in the sweep's MLflow experiment."""
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    results_dir = folder.resolve().parent  # results/<experiment>: the store lives in results/
+    context = Context(cache=StageCache(results_dir / "cache"), results_dir=results_dir)
+    tracker = ComponentRegistry(get_plugin_manager()).create("tracker", {"name": "mlflow"}, context)
+    run = tracker.start(folder.name, "noise-curve", {"folder": str(folder)}, {"harness.kind": "noise-curve"})
+    run.log_artifacts(out_dir)
+    run.finish("FINISHED")
+    return f"'noise-curve' in experiment '{folder.name}' ({results_dir / 'mlflow.db'})"
