@@ -60,11 +60,13 @@ def main() -> None:
     ap.add_argument("--ratio", type=float, default=0.8)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads for both sides")
     ap.add_argument("--cache", default="results/cache")
     args = ap.parse_args()
     cache = StageCache(Path(args.cache))
     questions, passages = contexts(args.questions, args.k, args.ratio, cache)
-    gen = HFGenerator(HFGeneratorConfig(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens),
+    gen = HFGenerator(HFGeneratorConfig(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                                        cpu_threads=args.threads),
                       Context(cache=cache, show_progress=False))
     prompts = gen.prompts(questions, passages)  # loads the model
     gen.generate(questions[:1], passages[:1])  # warm-up, both sides share it
@@ -78,7 +80,7 @@ def main() -> None:
     tps_ours, tps_plain = count(ours) / t_ours, count(plain) / t_plain
     same = sum(a == b for a, b in zip(ours, plain))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, device {gen.model.device}, dtype {gen.model.dtype}, "
+          f"{torch.__version__}, {torch.get_num_threads()} torch threads, device {gen.model.device}, dtype {gen.model.dtype}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{args.questions} prompts, k={args.k}, ratio={args.ratio}, max_new_tokens={args.max_new_tokens}, "
           f"harness batch_size={args.batch_size}")
