@@ -17,8 +17,8 @@ from harness.cache import StageCache, stable_hash
 from harness.components import Context
 from harness.evaluation import evaluate
 from harness.outputs import flatten, safe_name, write_run_folder
-from harness.rag import RagStage
 from harness.plugin_manager import get_plugin_manager
+from harness.rag import RagStage
 from harness.registry import ComponentRegistry
 
 logger = logging.getLogger(__name__)
