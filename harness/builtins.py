@@ -11,6 +11,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "bm25": "harness_plugins.bm25",
     "run_file": "harness_plugins.run_file",
     "peft_none": "harness_plugins.peft_none",
+    "lora": "harness_plugins.lora",
+    "bottleneck_adapter": "harness_plugins.bottleneck_adapter",
     "mlflow": "harness_plugins.mlflow_tracker",
     "no_tracking": "harness_plugins.no_tracking",
     "qa_datasets": "harness_plugins.qa_datasets",

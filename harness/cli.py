@@ -7,7 +7,9 @@ import sys
 
 USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep with -m
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
-harness plugins list [-v]             installed plugins and the components they register
+harness plugins list [-v] [--trace]   installed plugins and the components they register
+harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
+harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests
 harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot"""
 
 EPILOG = """examples:
@@ -15,7 +17,8 @@ EPILOG = """examples:
   harness run dataset=msmarco-passage-mini/trec-dl-2020 retriever=run
   harness run -m retriever.k1=0.6,0.9,1.2              # a sweep: one MLflow run per job
   harness run --cfg job                                # print the composed config
-  harness evaluate results/default/bm25-*/run.trec --dataset msmarco-passage-mini/trec-dl-2019"""
+  harness evaluate results/default/bm25-*/run.trec --dataset msmarco-passage-mini/trec-dl-2019
+  harness leaderboard --experiment bm25_k1 --baseline bm25 -o board.html"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,noise-curve}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard,noise-curve}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -34,10 +37,21 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--binary-relevance-level", type=int, default=None,
                     help="binary measures count rel >= this (default: 2 for TREC DL ids, else 1)")
     ev.add_argument("--data-root", default=None)
+    ev.add_argument("--json", action="store_true", help="print the mean metrics as JSON (full precision)")
     plugins = sub.add_parser("plugins", help="plugin commands")
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show each component's options")
+    listing.add_argument("--trace", action="store_true", help="log every hook call (as HARNESS_TRACE_HOOKS=1)")
+    new = plugins_sub.add_parser("new", help="scaffold an installable plugin package")
+    new.add_argument("name", help="package and component name, a lowercase identifier (my_reranker)")
+    from harness.scaffold_templates import KINDS  # plain strings: cheap enough for --help
+
+    new.add_argument("--kind", required=True, choices=list(KINDS))
+    new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")
+    from harness.leaderboard.command import add_parser as add_leaderboard
+
+    add_leaderboard(sub)
     curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
     curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
     curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
@@ -58,22 +72,44 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import noise_curve
 
             return noise_curve(args)
-        from harness.commands import list_plugins
+        if args.command == "leaderboard":
+            from harness.leaderboard.command import run as leaderboard
 
+            return leaderboard(args)
+        from harness.commands import list_plugins, new_plugin
+
+        if args.plugins_command == "new":
+            return new_plugin(args.name, args.kind, args.dir)
+        if args.trace:
+            _enable_trace()
         return list_plugins(args.verbose)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
 
 
+def _enable_trace() -> None:
+    """Hook tracing: the plugin manager logs each call when HARNESS_TRACE_HOOKS is set."""
+    import logging
+    import os
+
+    os.environ["HARNESS_TRACE_HOOKS"] = "1"
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("harness.plugin_manager").setLevel(logging.INFO)
+
+
 def _run(overrides: list[str]) -> int:
     import hydra
 
+    if "--trace" in overrides:  # ours, not Hydra's: traced through the job's logging
+        overrides = [o for o in overrides if o != "--trace"]
+        _enable_trace()
     from harness.commands import extra_search_path, task
     from harness.config import conf_dir, register_schema
 
     register_schema()
-    sys.argv = ["harness run", *extra_search_path(overrides), *overrides]
+    # The plugins' search path goes last: before a flag like -m, argparse would reject the overrides after it.
+    sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

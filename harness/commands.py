@@ -15,12 +15,16 @@ logger = logging.getLogger("harness")
 def task(cfg) -> dict[str, float]:
     """Hydra's task function: one job of ``harness run``."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from harness.pipeline import run_experiment
+    from harness.resume import resume_enabled
 
     config = OmegaConf.to_container(cfg, resolve=True)
-    choices = dict(HydraConfig.get().runtime.choices)
+    hydra_cfg = HydraConfig.get()
+    choices = dict(hydra_cfg.runtime.choices)
+    config["resume"] = resume_enabled(config.get("resume"), hydra_cfg.mode == RunMode.MULTIRUN)
     try:
         result = run_experiment(config, choices=choices)
     except HarnessError as exc:
@@ -39,10 +43,16 @@ def format_result(dataset_id: str, result) -> str:
 
 
 def extra_search_path(overrides: list[str]) -> list[str]:
-    """Config folders that installed plugins ship, as a hydra.searchpath override."""
+    """Config folders that installed plugins ship, as a hydra.searchpath override.
+
+    Also lets plugins register configs from code (``harness_register_configs``)."""
+    from hydra.core.config_store import ConfigStore
+
     from harness.plugin_manager import get_plugin_manager
 
-    dirs = [d for found in get_plugin_manager().hook.harness_config_dirs() for d in (found or [])]
+    pm = get_plugin_manager()
+    pm.hook.harness_register_configs(config_store=ConfigStore.instance())
+    dirs = [d for found in pm.hook.harness_config_dirs() for d in (found or [])]
     if not dirs or any(o.startswith(("hydra.searchpath", "+hydra.searchpath")) for o in overrides):
         return []
     return [f"hydra.searchpath=[{','.join(dirs)}]"]
@@ -63,6 +73,11 @@ def evaluate_file(args) -> int:
         level = 2 if "trec-dl" in args.dataset else 1
     run = read_run(Path(args.run_file))
     result = evaluate(qrels, run, args.metrics, level)
+    if args.json:
+        import json
+
+        print(json.dumps(result.mean))
+        return 0
     print(f"{args.run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level})")
     for name, value in result.mean.items():
         print(f"  {name:<14}{value:.4f}")
@@ -70,8 +85,6 @@ def evaluate_file(args) -> int:
 
 
 def list_plugins(verbose: bool = False) -> int:
-    from importlib.metadata import packages_distributions, version
-
     from harness.components import KINDS
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
@@ -84,26 +97,47 @@ def list_plugins(verbose: bool = False) -> int:
             owners.setdefault(entry.plugin, []).append(f"{kind}:{entry.name}")
             if verbose:
                 owners[entry.plugin].extend(_options(entry.cls.Config))
-    dists = packages_distributions()
-    for name, plugin in sorted(pm.list_name_plugin()):
-        top = getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
-        dist = (dists.get(top) or ["(not installed)"])[0]
-        try:
-            dist = f"{dist} {version(dist)}"
-        except Exception:
-            pass
-        print(f"{name:<16} {dist}")
+    for plugin, item in _datasets_and_configs(pm):
+        owners.setdefault(plugin, []).append(item)
+    for name, _plugin in sorted(pm.list_name_plugin()):
+        print(f"{name:<16} {pm.harness_dists.get(name, '(unknown distribution)')}")
         for item in owners.get(name, []):
             print(f"    {item}")
     for name, error in pm.harness_failed.items():
-        print(f"{name:<16} FAILED TO LOAD: {error}")
+        print(f"{name:<16} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
+    for message in pm.harness_skipped:
+        print(f"SKIPPED: {message}")
     return 0
+
+
+def new_plugin(name: str, kind: str, parent: str) -> int:
+    from harness.scaffold import new_plugin as scaffold
+
+    root = scaffold(name, kind, Path(parent))
+    print(f"created {root}\nnext:\n  pip install -e {root}\n  cd {root} && python -m pytest -q\n"
+          f"  harness plugins list")
+    return 0
+
+
+def _datasets_and_configs(pm) -> list[tuple[str, str]]:
+    """The dataset ids and config folders each plugin contributes (registering datasets is cheap)."""
+    from harness.datasets import default_data_root
+    from harness.plugin_manager import call_each
+
+    found = []
+    for plugin, ids in call_each(pm, "harness_register_datasets", data_root=default_data_root()):
+        found += [(plugin, f"dataset:{i}") for i in ids or []]
+    for plugin, dirs in call_each(pm, "harness_config_dirs"):
+        found += [(plugin, f"configs:{d}") for d in dirs or []]
+    return found
 
 
 def _options(config_cls) -> list[str]:
     out = []
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else "(required)"
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
         out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
     return out
 

@@ -48,6 +48,16 @@ class Context:
     upstream_key: str = ""
 
 
+def check_queries(queries: Sequence[Any], where: str) -> None:
+    """Queries must be ir_datasets query records (``query_id`` and ``text``): say so, not AttributeError."""
+    for position, query in enumerate(queries):
+        if not (isinstance(getattr(query, "query_id", None), str) and isinstance(getattr(query, "text", None), str)):
+            from harness.errors import DataError
+
+            raise DataError(f"{where}: query #{position} is {query!r}, not a query record with "
+                            "string fields query_id and text (e.g. ir_datasets' GenericQuery)")
+
+
 class Component(ABC):
     """Base of every component: holds its validated config and the run context."""
 

@@ -50,6 +50,8 @@ class RunConfig:
     results_dir: str = "results"
     cache_dir: Optional[str] = None  # default: <results_dir>/cache
     use_cache: bool = True
+    # Skip jobs whose config already finished (see harness/resume.py); null = on for sweeps (-m) only.
+    resume: Optional[bool] = None
     show_progress: bool = True
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     retriever: Any = MISSING

@@ -107,6 +107,17 @@ def harness_config_dirs() -> list[str]:
 
 
 @hookspec
+def harness_register_configs(config_store: Any) -> None:
+    """Register Hydra configs from code, in Hydra's ``ConfigStore``.
+
+    For configs built programmatically (a preset per model size, say):
+    ``config_store.store(group="reranker", name="my_reranker_fast", node={...})``
+    makes ``reranker=my_reranker_fast`` selectable. Called once, before the
+    run config is composed; the return value is ignored.
+    """
+
+
+@hookspec
 def harness_after_run(config: Any, metrics: Mapping[str, float], run_dir: Path) -> None:
     """Called after a run has been evaluated, written and tracked.
 

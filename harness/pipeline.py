@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness import datasets, stages
+from harness import datasets, resume, stages
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
 from harness.evaluation import evaluate
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Keys that change where or how a run is recorded, not what it computes.
 NOT_IDENTITY = {"experiment_name", "run_name", "results_dir", "cache_dir", "use_cache", "show_progress",
-                "tracking", "hydra", "plugins"}
+                "tracking", "hydra", "plugins", "resume"}
 
 
 @dataclass
@@ -73,6 +73,11 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     label = corpus_label(ds["subset_corpus"], retriever.searches_corpus)
     tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(systems),
             "harness.corpus": "subset" if label.startswith("subset") else "full", "harness.corpus_label": label}
+    if config.get("resume"):
+        run_dir = results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
+        done = _resume(config, tracker, digest, run_dir)
+        if done:
+            return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
         result = _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag)
@@ -84,6 +89,17 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
         raise
     pm.hook.harness_after_run(config=config, metrics=result.metrics, run_dir=result.run_dir)
     return result
+
+
+def _resume(config, tracker, digest: str, run_dir: Path) -> RunResult | None:
+    """The finished result of this config, or None after clearing a killed job's leftovers."""
+    runs = resume.tracked_runs(tracker, config["experiment_name"], digest)
+    if resume.is_done(run_dir, digest, runs):
+        logger.info("resume: config %s already finished (%s); skipping", digest[:8], run_dir)
+        metrics, per_query, info = resume.load_result(run_dir)
+        return RunResult(run_dir, run_dir.name, metrics, per_query, {**info, "resumed": True})
+    resume.retire(tracker, run_dir, digest, runs)
+    return None
 
 
 def _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag=None) -> RunResult:
@@ -101,7 +117,11 @@ def _execute(config, pm, context, retriever, reranker, run_name, label, tags, ra
     if ds["query_limit"]:
         kept = {q.query_id for q in queries}
         qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
-    evaluation = evaluate(qrels, run, list(config["evaluation"]["metrics"]), ds["binary_relevance_level"])
+    metrics = list(config["evaluation"]["metrics"])
+    registry = ComponentRegistry(pm)
+    custom = {m: registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
+              for m in metrics if m in registry.names("metric")}
+    evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)
     run_dir = context.results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
     if rag:  # answers.jsonl goes into run_dir; the RAG rates join the run's metrics
         mean, per_query = rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])

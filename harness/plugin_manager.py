@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import logging
 import os
@@ -34,25 +35,65 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.harness_failed = {}  # plugin name -> error text
+    pm.harness_dists = {}  # plugin name -> "distribution version" (for `harness plugins list`)
+    pm.harness_skipped = []  # messages about plugins skipped for a name already taken
     for name in [*blocked, *blocked_from_env()]:
         pm.set_blocked(name)
     if entry_point_plugins:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            _register(pm, ep.name, ep.load, f"entry point {ep.value}")
+            _register(pm, ep.name, ep.load, f"entry point {ep.value}", _dist_label(ep))
     for name, module in BUILTIN_PLUGINS.items():
-        _register(pm, name, lambda module=module: importlib.import_module(module), module)
+        _register(pm, name, lambda module=module: importlib.import_module(module), module, _harness_dist())
     for plugin in extra_plugins:
-        pm.register(plugin)
+        pm.harness_dists[pm.register(plugin)] = "(registered from code)"
     _check_pending(pm)
-    if os.environ.get("HARNESS_TRACE_HOOKS"):
+    pm.harness_tracing = bool(os.environ.get("HARNESS_TRACE_HOOKS"))
+    if pm.harness_tracing:
         pm.trace.root.setwriter(lambda message: logger.info("hook trace: %s", message.rstrip()))
         pm.enable_tracing()
     return pm
 
 
-def _register(pm: pluggy.PluginManager, name: str, load, where: str) -> None:
-    if pm.is_blocked(name) or pm.has_plugin(name):
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> list[tuple[str, object]]:
+    """(plugin name, result) of each implementation of a hook, called one by one.
+
+    For callers that must know which plugin returned what (the registry, the
+    plugin listing); traced like ``pm.hook`` calls when tracing is on.
+    """
+    results = []
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        if getattr(pm, "harness_tracing", False):
+            logger.info("hook trace: %s [plugin %s] -> %r", hook_name, impl.plugin_name, result)
+        results.append((impl.plugin_name, result))
+    return results
+
+
+def _dist_label(ep) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.metadata['Name']} {dist.version}" if dist is not None else "(unknown distribution)"
+
+
+@functools.lru_cache(maxsize=1)
+def _harness_dist() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"ir-rag-harness {version('ir-rag-harness')}"
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "ir-rag-harness (source tree)"
+
+
+def _register(pm: pluggy.PluginManager, name: str, load, where: str, dist: str) -> None:
+    if pm.is_blocked(name):
         return
+    if name in pm.harness_dists:  # two distributions (or one and a built-in) claim one plugin name
+        message = (f"plugin '{name}' of {dist} ({where}) was skipped: the name is taken by "
+                   f"{pm.harness_dists[name]}; rename one entry point, or block the other")
+        pm.harness_skipped.append(message)
+        logger.warning("%s", message)
+        return
+    pm.harness_dists[name] = dist
     try:
         plugin = load()
     except Exception as exc:  # a broken plugin must not take the others down

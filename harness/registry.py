@@ -11,6 +11,7 @@ import pluggy
 
 from harness.components import KINDS, Component, Context
 from harness.errors import ConfigError, PluginError, UnknownComponentError
+from harness.plugin_manager import call_each
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ class ComponentRegistry:
         self.pm = pm
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
         for kind, (base, hook_name) in KINDS.items():
-            for impl in getattr(pm.hook, hook_name).get_hookimpls():
-                for name, cls in (impl.function() or {}).items():
-                    self._add(kind, base, name, cls, impl.plugin_name)
+            for plugin, found in call_each(pm, hook_name):
+                for name, cls in (found or {}).items():
+                    self._add(kind, base, name, cls, plugin)
 
     def _add(self, kind: str, base: type, name: str, cls: type, plugin: str) -> None:
         where = f"plugin '{plugin}' registers {kind} '{name}' ({cls.__module__}.{cls.__qualname__})"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness.cache import code_version
-from harness.components import Retriever, Run, option
+from harness.components import Retriever, Run, check_queries, option
 from harness.hookspecs import hookimpl
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,12 @@ class BM25Retriever(Retriever):
         return bm25s.BM25.load(str(folder)), json.loads((folder / "doc_ids.json").read_text())
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
-        model, doc_ids = self.index(dataset)
+        check_queries(queries, "retriever=bm25")
+        if not queries:
+            return {}
+        if getattr(self, "_loaded", None) is None:  # keep the index in memory across calls
+            self._loaded = self.index(dataset)
+        model, doc_ids = self._loaded
         tokens = self._tokenize([q.text for q in queries], self._stemmer())
         k = min(self.config.top_k, len(doc_ids))
         indices, scores = model.retrieve(tokens, k=k, n_threads=self.config.threads,

@@ -80,6 +80,23 @@ class MlflowTracker(Tracker):
         client.log_batch(run.info.run_id, tags=[RunTag("harness.tracking_uri", uri)])
         return MlflowRun(client, run.info.run_id)
 
+    def find_runs(self, experiment: str, config_hash: str) -> list[dict[str, str]]:
+        """Runs of ``experiment`` tagged with ``config_hash`` (used by harness.resume)."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=self.tracking_uri())
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        runs = client.search_runs([found.experiment_id], f"tags.`harness.config_hash` = '{config_hash}'",
+                                  max_results=1000)
+        return [{"run_id": r.info.run_id, "status": r.info.status} for r in runs]
+
+    def set_status(self, run_id: str, status: str) -> None:
+        from mlflow import MlflowClient
+
+        MlflowClient(tracking_uri=self.tracking_uri()).set_terminated(run_id, status=status)
+
 
 @hookimpl
 def harness_add_trackers():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from harness.components import Retriever, Run, option
+from harness.components import Retriever, Run, check_queries, option
 from harness.errors import DataError
 from harness.hookspecs import hookimpl
 from harness.trec_io import ranked, read_run
@@ -34,6 +34,7 @@ class RunFileRetriever(Retriever):
         return payload
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
+        check_queries(queries, "retriever=run")
         wanted = {q.query_id for q in queries}
         if self.config.path:
             full = read_run(Path(self.config.path))

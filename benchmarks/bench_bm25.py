@@ -1,0 +1,106 @@
+"""BM25 throughput: `retriever=bm25` against bm25s used directly, same corpus, same machine.
+
+    python benchmarks/bench_bm25.py [--repeats 3] [--out docs/benchmarks-bm25.md]
+
+Indexing (docs/s) and querying (queries/s, top-1000) of the msmarco-passage-mini
+corpus (31,362 passages) with TREC DL 2019+2020 topics (243 queries, repeated to
+2,430). The ratio harness/bm25s is the harness's overhead: below 1.0 the
+harness is slower. Harness indexing includes reading the corpus through
+ir_datasets and writing the index to the stage cache; bm25s indexing includes
+reading the TSV with plain Python, as a user of bm25s alone would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import bm25s
+import Stemmer
+
+from common import machine, median_seconds
+from harness import datasets
+from harness.cache import StageCache
+from harness.components import Context
+from harness.plugin_manager import get_plugin_manager
+from harness.registry import ComponentRegistry
+
+DATASET = "msmarco-passage-mini/trec-dl-2019"
+
+
+def direct_index(collection: Path):
+    ids, texts = [], []
+    with open(collection, encoding="utf-8") as tsv:
+        for line in tsv:
+            pid, text = line.rstrip("\n").split("\t", 1)
+            ids.append(pid)
+            texts.append(text)
+    model = bm25s.BM25(k1=0.9, b=0.4, method="lucene")
+    model.index(bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False),
+                show_progress=False)
+    return model, ids
+
+
+def direct_query(model, ids, texts):
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+    docs, scores = model.retrieve(tokens, k=1000, show_progress=False)
+    return [{ids[i]: float(s) for i, s in zip(row, srow) if s > 0} for row, srow in zip(docs, scores)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--query-repeat", type=int, default=10)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "benchmarks-bm25.md"))
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    pm = get_plugin_manager()
+    root = datasets.default_data_root()
+    dataset = datasets.load(DATASET, pm, root)
+    topics = [q for name in ("trec-dl-2019", "trec-dl-2020")
+              for q in datasets.load(f"msmarco-passage-mini/{name}", pm, root).queries_iter()]
+    queries = [SimpleNamespace(query_id=f"{q.query_id}-{i}", text=q.text)
+               for i in range(args.query_repeat) for q in topics]
+    n_docs = sum(1 for _ in dataset.docs_iter())
+    registry = ComponentRegistry(pm)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        def harness_retriever(cache_dir: str):
+            ctx = Context(cache=StageCache(Path(tmp) / cache_dir), dataset_id=DATASET, data_root=str(root),
+                          show_progress=False)
+            return registry.create("retriever", {"name": "bm25"}, ctx)
+
+        counter = iter(range(10**6))
+        t_index_h = median_seconds(lambda: harness_retriever(f"fresh{next(counter)}").index(dataset), args.repeats)
+        t_index_d = median_seconds(lambda: direct_index(root / "msmarco-passage-mini" / "collection.tsv"), args.repeats)
+        warm = harness_retriever("warm")
+        warm.index(dataset)
+        model, ids = direct_index(root / "msmarco-passage-mini" / "collection.tsv")
+        texts = [q.text for q in queries]
+        t_query_h = median_seconds(lambda: warm.retrieve(dataset, queries), args.repeats)
+        t_query_d = median_seconds(lambda: direct_query(model, ids, texts), args.repeats)
+
+    rows = [("indexing", "docs/s", n_docs / t_index_h, n_docs / t_index_d),
+            ("querying, top-1000", "queries/s", len(queries) / t_query_h, len(queries) / t_query_d)]
+    table = ["| operation | unit | harness `retriever=bm25` | bm25s directly | ratio harness/bm25s |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    table += [f"| {op} | {unit} | {h:,.0f} | {d:,.0f} | {h / d:.2f}x |" for op, unit, h, d in rows]
+    report = "\n".join([
+        "# Benchmark: BM25 (harness vs bm25s)", "",
+        f"Measured on: {machine()}; bm25s {bm25s.__version__}.",
+        f"Corpus: {DATASET.split('/')[0]} ({n_docs:,} passages); {len(queries):,} queries "
+        f"(TREC DL 2019+2020 topics x {args.query_repeat}); median of {args.repeats} runs.",
+        f"Command: `python benchmarks/bench_bm25.py --repeats {args.repeats}`", "",
+        *table, "",
+        "Harness querying includes loading the index from the stage cache and building the ranx-style run;",
+        "harness indexing includes reading through ir_datasets and writing the index into the cache.", ""])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reciprocal rank fusion of registered components, as a harness reranker plugin."""

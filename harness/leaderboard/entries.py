@@ -1,0 +1,63 @@
+"""One leaderboard entry: a system's scores on one dataset, and what it cost."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+# A metric named '<measure>@rho=<ratio>' (MLflow: '<measure>_at_rho_<ratio>')
+# is one point of a noise curve.
+NOISE_POINT = re.compile(r"^(?P<measure>.+?)(?:@rho=|_at_rho_)(?P<rho>[0-9.]+)$")
+
+
+@dataclass
+class Entry:
+    name: str
+    source: str  # e.g. "mlflow:<experiment>" or "run file:<path>"
+    dataset: str
+    mean: dict[str, float]  # metric -> mean over queries
+    per_query: dict[str, dict[str, float]]  # metric -> query_id -> value
+    latency: Optional[float] = None  # seconds (a latency metric, else the run's wall time)
+    trainable_params: Optional[float] = None
+    extra: dict[str, float] = field(default_factory=dict)  # other tracked metrics
+    tags: dict[str, str] = field(default_factory=dict)
+    relevance_level: Optional[int] = None  # the binary relevance level it was evaluated at
+    params: dict[str, str] = field(default_factory=dict)  # the run's flattened config
+
+    def noise_curves(self) -> dict[str, list[tuple[float, float]]]:
+        """measure -> [(rho, value), ...] sorted by rho, from metrics named like noise points."""
+        curves: dict[str, list[tuple[float, float]]] = {}
+        for name, value in {**self.extra, **self.mean}.items():
+            found = NOISE_POINT.match(name)
+            if found:
+                curves.setdefault(found["measure"], []).append((float(found["rho"]), value))
+        return {measure: sorted(points) for measure, points in curves.items()}
+
+
+def unique_names(entries: list[Entry]) -> list[Entry]:
+    """Suffix the source to names that occur more than once, so every row is addressable."""
+    seen: dict[str, int] = {}
+    for entry in entries:
+        seen[entry.name] = seen.get(entry.name, 0) + 1
+    for entry in entries:
+        if seen[entry.name] > 1:
+            entry.name = f"{entry.name} [{entry.source}]"
+    return entries
+
+
+# Params that say where or how a run was recorded, not what it is.
+NOT_DISTINGUISHING = ("results_dir", "cache_dir", "run_name", "experiment_name", "show_progress", "use_cache",
+                      "resume", "tracking.", "data_root", "device")
+
+
+def label_differences(entries: list[Entry], most: int = 3) -> list[Entry]:
+    """Append the params that differ between entries (``bm25-06fb4849 [retriever.k1=1.2]``): a sweep's names say
+    what was swept."""
+    keys = sorted({k for e in entries for k in e.params if not k.startswith(NOT_DISTINGUISHING)})
+    varying = [k for k in keys if len({e.params.get(k) for e in entries}) > 1][:most]
+    for entry in entries:
+        shown = [f"{k}={entry.params[k]}" for k in varying if k in entry.params]
+        if shown:
+            entry.name = f"{entry.name} [{', '.join(shown)}]"
+    return entries

@@ -1,0 +1,98 @@
+"""Paired significance of each entry against a baseline, over per-query scores.
+
+The tests are ranx's own (the functions ``ranx.compare`` calls: paired
+Student's t-test and Fisher's randomization test, same seed and permutations),
+fed with the per-query scores each run logged, so the markers agree with
+``ranx.compare`` on the same runs. (ranx's Fisher test draws its permutations
+in numba threads: its p-values vary run to run by Monte Carlo error, about
+sqrt(p(1-p)/permutations), even with a fixed seed; raise ``n_permutations``
+where a p-value sits near alpha.) ranx corrects nothing for many comparisons;
+Holm and Bonferroni are a few lines each, so they live here rather than in a
+new dependency (statsmodels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from harness.errors import ConfigError
+
+TESTS = ("student", "fisher")
+CORRECTIONS = ("holm", "bonferroni", "none")
+
+
+@dataclass
+class Comparison:
+    delta: float  # treatment mean - baseline mean
+    effect_size: float  # paired Cohen's d_z: mean difference / sd of differences
+    queries: int
+    p: dict[str, float] = field(default_factory=dict)  # test -> raw p-value
+    p_corrected: dict[str, float] = field(default_factory=dict)
+    significant: dict[str, bool] = field(default_factory=dict)
+
+
+def paired_arrays(baseline: dict[str, float], treatment: dict[str, float]):
+    """Scores on the queries both have, in ranx's order (sorted query ids)."""
+    import numpy as np
+
+    shared = sorted(set(baseline) & set(treatment))
+    if not shared:
+        raise ConfigError("leaderboard: an entry shares no query with the baseline; are they on one dataset?")
+    return (np.array([baseline[q] for q in shared], dtype=np.float64),
+            np.array([treatment[q] for q in shared], dtype=np.float64))
+
+
+def p_value(test: str, control, treatment, n_permutations: int = 1000, seed: int = 42) -> float:
+    from ranx.statistical_tests import fisher_randomization_test, paired_student_t_test
+
+    if test == "fisher":
+        return float(fisher_randomization_test(control, treatment, n_permutations, 0.05, seed)[0])
+    if test == "student":
+        p = float(paired_student_t_test(control, treatment, 0.05)[0])
+        return 1.0 if math.isnan(p) else p  # identical scores: no evidence of a difference
+    raise ConfigError(f"leaderboard: unknown test '{test}' (choose from {', '.join(TESTS)})")
+
+
+def effect_size(control, treatment) -> float:
+    diff = treatment - control
+    sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+    mean = float(diff.mean())
+    return 0.0 if sd == 0.0 and mean == 0.0 else (math.copysign(math.inf, mean) if sd == 0.0 else mean / sd)
+
+
+def correct(p_values: dict[str, float], method: str) -> dict[str, float]:
+    """Adjusted p-values (Holm's step-down or Bonferroni), capped at 1."""
+    m = len(p_values)
+    if method == "none" or m == 0:
+        return dict(p_values)
+    if method == "bonferroni":
+        return {name: min(1.0, p * m) for name, p in p_values.items()}
+    if method != "holm":
+        raise ConfigError(f"leaderboard: unknown correction '{method}' (choose from {', '.join(CORRECTIONS)})")
+    adjusted, running = {}, 0.0
+    for rank, (name, p) in enumerate(sorted(p_values.items(), key=lambda kv: kv[1])):
+        running = max(running, min(1.0, (m - rank) * p))  # monotone step-down
+        adjusted[name] = running
+    return adjusted
+
+
+def compare_to_baseline(per_query: dict[str, dict[str, float]], baseline: str, tests=TESTS,
+                        correction: str = "holm", alpha: float = 0.05, n_permutations: int = 1000,
+                        seed: int = 42) -> dict[str, Comparison]:
+    """``per_query``: entry name -> query -> score of one metric. One Comparison per non-baseline entry."""
+    base = per_query[baseline]
+    out: dict[str, Comparison] = {}
+    for name, scores in per_query.items():
+        if name == baseline:
+            continue
+        control, treatment = paired_arrays(base, scores)
+        out[name] = Comparison(delta=float(treatment.mean() - control.mean()),
+                               effect_size=effect_size(control, treatment), queries=len(control),
+                               p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests})
+    for test in tests:  # the family: every entry compared to the baseline with this test
+        adjusted = correct({name: c.p[test] for name, c in out.items()}, correction)
+        for name, comparison in out.items():
+            comparison.p_corrected[test] = adjusted[name]
+            comparison.significant[test] = adjusted[name] <= alpha
+    return out

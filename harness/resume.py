@@ -1,0 +1,80 @@
+"""Resume: a re-run sweep skips the jobs that already finished and redoes the rest.
+
+A job is done when both records of it are complete: its run folder holds
+``metrics.json`` (written last, see :mod:`harness.outputs`) for the same config
+hash, and, where the tracker can be asked, a FINISHED tracked run carries that
+hash in its ``harness.config_hash`` tag. Anything else is redone: first the
+leftovers of a killed job are retired (its tracked runs still marked RUNNING
+become KILLED, a run folder without ``metrics.json`` is removed), so no
+half-written result survives and no killed run looks successful.
+
+Trackers opt in by duck typing (``find_runs`` and ``set_status``, as the MLflow
+tracker has); with a tracker that has neither, only the run folder counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+logger = logging.getLogger(__name__)
+
+STALE = "RUNNING"  # a run still RUNNING when its job is redone was killed
+RETIRED = "KILLED"
+
+
+class Resumable(Protocol):
+    def find_runs(self, experiment: str, config_hash: str) -> list[Mapping[str, str]]:
+        """Tracked runs of ``experiment`` tagged with ``config_hash``: ``{'run_id', 'status'}`` each."""
+
+    def set_status(self, run_id: str, status: str) -> None:
+        """Close a run with ``status`` (e.g. KILLED)."""
+
+
+def resume_enabled(setting: bool | None, multirun: bool) -> bool:
+    """``resume: null`` (the default) resumes sweeps and reruns single experiments."""
+    return multirun if setting is None else bool(setting)
+
+
+def folder_hash(run_dir: Path) -> str | None:
+    """The config hash of a *complete* run folder, else None."""
+    if not (run_dir / "metrics.json").is_file():
+        return None
+    try:
+        info = json.loads((run_dir / "run_info.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return info.get("tags", {}).get("harness.config_hash")
+
+
+def tracked_runs(tracker: Any, experiment: str, digest: str) -> list[Mapping[str, str]] | None:
+    """The tracker's runs for ``digest``, or None where the tracker cannot be asked."""
+    find = getattr(tracker, "find_runs", None)
+    return None if find is None else list(find(experiment, digest))
+
+
+def is_done(run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) -> bool:
+    if folder_hash(run_dir) != digest:
+        return False
+    return runs is None or any(run["status"] == "FINISHED" for run in runs)
+
+
+def retire(tracker: Any, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) -> None:
+    """Clear what a killed job of ``digest`` left behind before it is redone."""
+    for run in runs or []:
+        if run["status"] == STALE:
+            logger.warning("resume: tracked run %s of config %s was left %s by a killed job; marking it %s",
+                           run["run_id"], digest[:8], STALE, RETIRED)
+            tracker.set_status(run["run_id"], RETIRED)
+    if run_dir.is_dir() and folder_hash(run_dir) is None:
+        logger.warning("resume: removing the incomplete run folder %s", run_dir)
+        shutil.rmtree(run_dir)
+
+
+def load_result(run_dir: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, Any]]:
+    """Metrics, per-query scores and info of a complete run folder."""
+    read = lambda name: json.loads((run_dir / name).read_text())  # noqa: E731
+    return read("metrics.json"), read("per_query.json"), read("run_info.json")

@@ -1,0 +1,158 @@
+"""A small, explicit training loop for any scorer with differentiable pair scores.
+
+The scorer exposes ``model`` (a torch module, possibly PEFT-wrapped) and
+``score(queries, passages) -> Tensor[n]``; bi-encoders may also expose
+``score_in_batch(queries, passages) -> Tensor[nq, np]`` for in-batch negatives.
+Losses: pointwise (BCE on graded labels), listwise (softmax over one positive
+and n negatives), inbatch (each query's positive against the batch's others).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from harness.components import option
+from harness.errors import ConfigError
+from harness.training_data import Example, listwise_groups, pointwise_pairs
+
+logger = logging.getLogger(__name__)
+LOSSES = ("listwise", "pointwise", "inbatch")
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = option("msmarco-passage-mini/trec-dl-2019", "dataset whose judgments train the model")
+    loss: str = option("listwise", "listwise, pointwise or inbatch")
+    negatives: int = option(7, "negatives per positive (listwise) or per query (pointwise)")
+    epochs: int = option(1, "passes over the training groups")
+    max_steps: int = option(0, "stop after this many optimizer steps (0 = no limit)")
+    batch_size: int = option(8, "groups (listwise/inbatch) or pairs (pointwise) per micro-batch")
+    grad_accumulation: int = option(1, "micro-batches per optimizer step")
+    lr: float = option(2e-4, "AdamW learning rate")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    validation_fraction: float = option(0.2, "share of training queries held out for early stopping")
+    eval_every: int = option(25, "optimizer steps between validation losses")
+    patience: int = option(3, "validations without improvement before stopping")
+    seed: int = option(0, "seed of sampling, shuffling and initialisation")
+    mixed_precision: bool = option(True, "bf16 autocast on CUDA (ignored on CPU)")
+
+
+@dataclass
+class TrainResult:
+    losses: list[tuple[int, float]] = field(default_factory=list)       # (step, training loss)
+    validation: list[tuple[int, float]] = field(default_factory=list)   # (step, validation loss)
+    steps: int = 0
+    seconds: float = 0.0
+    step_seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+    best_step: int = 0
+
+
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def loss_of(scorer: Any, batch: Sequence[Any], loss: str, text: Callable[[str], str]):
+    import torch
+    import torch.nn.functional as F
+
+    if loss == "pointwise":
+        scores = scorer.score([q for q, _, _ in batch], [text(d) for _, d, _ in batch])
+        labels = torch.tensor([y for _, _, y in batch], dtype=scores.dtype, device=scores.device)
+        return F.binary_cross_entropy_with_logits(scores, labels)
+    if loss == "listwise":
+        width = 1 + min(len(neg) for _, _, neg in batch)
+        queries = [q for q, _, _ in batch for _ in range(width)]
+        passages = [text(d) for _, pos, neg in batch for d in [pos, *neg[: width - 1]]]
+        scores = scorer.score(queries, passages).view(len(batch), width)
+        return F.cross_entropy(scores, torch.zeros(len(batch), dtype=torch.long, device=scores.device))
+    if not hasattr(scorer, "score_in_batch"):
+        raise ConfigError(f"train.loss=inbatch needs a bi-encoder-style scorer; {type(scorer).__name__} has no score_in_batch")
+    scores = scorer.score_in_batch([q for q, _, _ in batch], [text(p) for _, p, _ in batch])
+    return F.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
+
+
+def make_items(examples: list[Example], qrels, config: TrainConfig, rng: random.Random) -> list:
+    if config.loss == "pointwise":
+        return pointwise_pairs(examples, qrels, config.negatives, rng)
+    groups = listwise_groups(examples, config.negatives, rng)
+    return [g for g in groups if g[2]] if config.loss == "listwise" else groups
+
+
+def validation_loss(scorer, items, config, text) -> float:
+    import torch
+
+    scorer.model.eval()
+    with torch.no_grad():
+        values = [float(loss_of(scorer, b, config.loss, text)) for b in batches(items, config.batch_size)]
+    scorer.model.train()
+    return sum(values) / max(1, len(values))
+
+
+def train(scorer: Any, train_examples: list[Example], validation_examples: list[Example], qrels, text: Callable[[str], str],
+          config: TrainConfig, device: str = "cpu", log: Callable[[dict, int], None] | None = None,
+          show_progress: bool = True) -> TrainResult:
+    """Train ``scorer.model`` in place; returns the curves and costs. ``text(doc_id)`` gives a passage."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if config.loss not in LOSSES:
+        raise ConfigError(f"train.loss: {config.loss!r} is not one of {', '.join(LOSSES)}")
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    params = [p for p in scorer.model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("nothing to train: the PEFT method left no trainable parameter (peft=none mode=frozen?)")
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    val_items = make_items(validation_examples, qrels, config, random.Random(config.seed + 1))
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") and config.mixed_precision else None
+    result, best, stale, started = TrainResult(), float("inf"), 0, time.perf_counter()
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    scorer.model.train()
+    micro = [b for _ in range(config.epochs) for b in batches(make_items(train_examples, qrels, config, rng), config.batch_size)]
+    total = len(micro) // config.grad_accumulation
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    progress = tqdm(total=total, desc="training", disable=not show_progress)
+    for step in range(1, total + 1):
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for batch in micro[(step - 1) * config.grad_accumulation: step * config.grad_accumulation]:
+            with autocast or contextlib.nullcontext():
+                value = loss_of(scorer, batch, config.loss, text) / config.grad_accumulation
+            value.backward()
+            step_loss += float(value.detach())
+        optimizer.step()
+        result.losses.append((step, step_loss))
+        progress.update(1)
+        progress.set_postfix(loss=f"{step_loss:.4f}")
+        if log:
+            log({"train_loss": step_loss}, step)
+        if val_items and (step % config.eval_every == 0 or step == total):
+            current = validation_loss(scorer, val_items, config, text)
+            result.validation.append((step, current))
+            if log:
+                log({"validation_loss": current}, step)
+            if current < best - 1e-6:
+                best, stale, result.best_step = current, 0, step
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    logger.info("early stop at step %d: validation loss has not improved for %d checks", step, stale)
+                    break
+    progress.close()
+    scorer.model.eval()
+    result.steps = len(result.losses)
+    result.seconds = time.perf_counter() - started
+    result.step_seconds = result.seconds / max(1, result.steps)
+    result.peak_memory_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda")
+                             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+

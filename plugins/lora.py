@@ -1,0 +1,72 @@
+"""``peft=lora``: LoRA through the peft library.
+
+LoRA learns B (d x r) and A (r x d) beside each frozen target weight; after
+training, ``merge`` folds B·A·alpha/r into the weight, so serving costs nothing
+extra. Target-module presets name the seed's placements for BERT-style models;
+any list of module-name suffixes (or peft's "all-linear") works too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.components import PeftMethod, option
+from harness.errors import ConfigError
+from harness.hookspecs import hookimpl
+
+PRESETS = {
+    "qv": ["query", "value"],
+    "qkvo": ["query", "key", "value", "attention.output.dense"],
+    "all-linear": "all-linear",
+}
+
+
+@dataclass
+class LoraConfig:
+    r: int = option(8, "rank of the update B·A")
+    alpha: float = option(16.0, "scaling: the update is multiplied by alpha / r")
+    dropout: float = option(0.0, "dropout on the LoRA branch during training")
+    target_modules: Any = option("qv", "preset (qv, qkvo, all-linear) or a list of module-name suffixes")
+    bias: str = option("none", "train biases too: none, all, lora_only")
+    train_head: bool = option(True, "keep a task head (e.g. a classifier) trainable beside LoRA")
+    head_modules: list = field(default_factory=lambda: ["classifier", "score", "projection"],
+                               metadata={"help": "module names of task heads trained fully"})
+
+
+class Lora(PeftMethod):
+    Config = LoraConfig
+
+    def targets(self) -> Any:
+        spec = self.config.target_modules
+        if isinstance(spec, str):
+            if spec not in PRESETS:
+                raise ConfigError(f"peft=lora: key 'target_modules': unknown preset {spec!r}; "
+                                  f"presets: {', '.join(PRESETS)}, or give a list of module names")
+            return PRESETS[spec]
+        return list(spec)
+
+    def apply(self, model: Any) -> Any:
+        import peft
+
+        if self.config.r < 1:
+            raise ConfigError(f"peft=lora: key 'r': must be >= 1, got {self.config.r}")
+        heads = [name for name in self.config.head_modules if _has_module(model, name)] if self.config.train_head else []
+        config = peft.LoraConfig(r=self.config.r, lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
+                                 target_modules=self.targets(), bias=self.config.bias, modules_to_save=heads or None)
+        try:
+            return peft.get_peft_model(model, config)
+        except ValueError as exc:
+            raise ConfigError(f"peft=lora: key 'target_modules': {exc}") from None
+
+    def merge(self, model: Any) -> Any:
+        return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
+def _has_module(model: Any, name: str) -> bool:
+    return any(module_name.split(".")[-1] == name for module_name, _ in model.named_modules())
+
+
+@hookimpl
+def harness_add_peft_methods():
+    return {"lora": Lora}
