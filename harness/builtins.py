@@ -15,4 +15,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "bottleneck_adapter": "harness_plugins.bottleneck_adapter",
     "mlflow": "harness_plugins.mlflow_tracker",
     "no_tracking": "harness_plugins.no_tracking",
+    "qa_datasets": "harness_plugins.qa_datasets",
+    "hf_generator": "harness_plugins.hf_generator",
+    "noise": "harness_plugins.noise",
 }

@@ -9,7 +9,8 @@ USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep w
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
 harness plugins list [-v] [--trace]   installed plugins and the components they register
 harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
-harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests"""
+harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests
+harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot"""
 
 EPILOG = """examples:
   harness run                                          # BM25 on msmarco-passage-mini DL19
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard,noise-curve}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     from harness.leaderboard.command import add_parser as add_leaderboard
 
     add_leaderboard(sub)
+    curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
+    curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
+    curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
+    curve.add_argument("--mlflow", action="store_true",
+                       help="also log the files as artifacts of a 'noise-curve' MLflow run (store in FOLDER/..)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -62,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import evaluate_file
 
             return evaluate_file(args)
+        if args.command == "noise-curve":
+            from harness.commands import noise_curve
+
+            return noise_curve(args)
         if args.command == "leaderboard":
             from harness.leaderboard.command import run as leaderboard
 

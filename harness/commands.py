@@ -140,3 +140,41 @@ def _options(config_cls) -> list[str]:
             default = f.default_factory()
         out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
     return out
+
+
+def noise_curve(args) -> int:
+    from harness.groundedness import LABELS
+    from harness.noise_curve import RATES, summarise, validation
+
+    found = summarise(Path(args.folder), Path(args.out) if args.out else None)
+    for group, data in found.items():
+        print(group)
+        print("  rho    " + "".join(f"{m.removeprefix('rag_'):>15}" for m in RATES))
+        for p in data["points"]:
+            print(f"  {p['ratio']:<6.2f} " + "".join(f"{p[m]:>15.4f}" for m in RATES))
+        print("  area   " + "".join(f"{data['area'][m]:>15.4f}" for m in RATES))
+    table = validation(Path(args.folder))
+    if table:
+        print("answer verdict x groundedness label (all answers of the sweep):")
+        for verdict, counts in table.items():
+            print(f"  {verdict:<13}" + "".join(f"{label}={counts.get(label, 0):<6}" for label in LABELS))
+    print(f"written: {Path(args.out or args.folder)}/curves.json, groundedness_validation.json, noise_curve.png")
+    if args.mlflow:
+        print(f"logged to MLflow run {_log_summary(Path(args.folder), Path(args.out or args.folder))}")
+    return 0
+
+
+def _log_summary(folder: Path, out_dir: Path) -> str:
+    """Log the summary files as artifacts of a 'noise-curve' run in the sweep's MLflow experiment."""
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    results_dir = folder.resolve().parent  # results/<experiment>: the store lives in results/
+    context = Context(cache=StageCache(results_dir / "cache"), results_dir=results_dir)
+    tracker = ComponentRegistry(get_plugin_manager()).create("tracker", {"name": "mlflow"}, context)
+    run = tracker.start(folder.name, "noise-curve", {"folder": str(folder)}, {"harness.kind": "noise-curve"})
+    run.log_artifacts(out_dir)
+    run.finish("FINISHED")
+    return f"'noise-curve' in experiment '{folder.name}' ({results_dir / 'mlflow.db'})"

@@ -18,6 +18,7 @@ from harness.components import Context
 from harness.evaluation import evaluate
 from harness.outputs import flatten, safe_name, write_run_folder
 from harness.plugin_manager import get_plugin_manager
+from harness.rag import RagStage
 from harness.registry import ComponentRegistry
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,10 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
 
     retriever = build("retriever", "retriever")
     reranker = build("reranker", "reranker") if config.get("reranker") else None
+    rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
     tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
     digest = config_hash(config)
-    systems = [retriever.name] + ([reranker.name] if reranker else [])
+    systems = [retriever.name] + ([reranker.name] if reranker else []) + ([rag.generator.name] if rag else [])
     run_name = config.get("run_name") or f"{'+'.join(systems)}-{digest[:8]}"
     label = corpus_label(ds["subset_corpus"], retriever.searches_corpus)
     tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(systems),
@@ -78,7 +80,7 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
             return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
-        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags)
+        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -100,7 +102,7 @@ def _resume(config, tracker, digest: str, run_dir: Path) -> RunResult | None:
     return None
 
 
-def _execute(config, pm, context, retriever, reranker, run_name, label, tags) -> RunResult:
+def _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag=None) -> RunResult:
     import yaml
 
     ds = config["dataset"]
@@ -121,6 +123,10 @@ def _execute(config, pm, context, retriever, reranker, run_name, label, tags) ->
               for m in metrics if m in registry.names("metric")}
     evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)
     run_dir = context.results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
+    if rag:  # answers.jsonl goes into run_dir; the RAG rates join the run's metrics
+        mean, per_query = rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])
+        evaluation.mean.update(mean)
+        evaluation.per_query.update(per_query)
     info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
             "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
             "cache": dict(context.cache.stats), "tags": tags}
