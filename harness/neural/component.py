@@ -46,5 +46,8 @@ class NeuralComponent(Component):
         return self.scorer.model
 
     def cache_payload(self) -> dict[str, Any]:
-        # The seed initialises untrained heads and projections: it changes scores.
-        return {**super().cache_payload(), "seed": self.context.seed}
+        # The seed initialises untrained heads and projections, and a checkpoint
+        # retrained in place keeps its path: both change scores.
+        from harness.neural.models import model_fingerprint
+
+        return {**super().cache_payload(), "seed": self.context.seed, "weights": model_fingerprint(self.config.model)}

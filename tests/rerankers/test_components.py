@@ -96,3 +96,14 @@ def test_bad_option_names_the_key(context):
 
     with pytest.raises(ConfigError, match="topk"):
         build(context, "reranker", "bi_encoder", topk=5)
+
+
+def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, context, dataset, tmp_path):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    first = build(context, "reranker", "bi_encoder", model=str(folder))
+    key = first.cache_payload()
+    (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes() + b" ")
+    assert build(context, "reranker", "bi_encoder", model=str(folder)).cache_payload() != key
