@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.neural.component import NeuralComponent, NeuralRerankerConfig
+from harness.neural.functional import POOLINGS, SIMILARITIES
 from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
 from harness.neural.store import cached_encodings
 
@@ -27,6 +28,7 @@ class BiEncoderConfig(NeuralRerankerConfig):
 
 class BiEncoderReranker(NeuralComponent, Reranker):
     Config = BiEncoderConfig
+    choices = {**NeuralComponent.choices, "pooling": POOLINGS, "similarity": SIMILARITIES}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.bi_encoder import BiEncoder

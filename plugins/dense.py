@@ -16,6 +16,7 @@ from harness.components import Retriever, Run, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 from harness.neural.component import NeuralComponent, NeuralConfig
+from harness.neural.functional import POOLINGS, SIMILARITIES
 from harness.neural.rerank import query_texts
 from harness.neural.store import cached_encodings
 
@@ -34,6 +35,8 @@ class DenseConfig(NeuralConfig):
 
 class DenseRetriever(NeuralComponent, Retriever):
     Config = DenseConfig
+    choices = {**NeuralComponent.choices, "pooling": POOLINGS, "similarity": SIMILARITIES,
+               "index": ("exact", "faiss")}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.bi_encoder import BiEncoder
@@ -51,8 +54,6 @@ class DenseRetriever(NeuralComponent, Retriever):
         return doc_ids, cached_encodings(self.context, self.scorer.identity(), doc_ids, encode)["vectors"]
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
-        if self.config.index not in ("exact", "faiss"):
-            raise ConfigError(f"retriever=dense: index '{self.config.index}' is not one of exact, faiss")
         doc_ids, vectors = self.corpus_vectors(dataset)
         texts = query_texts(queries)
         qids = list(texts)

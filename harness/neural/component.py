@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from harness.components import Component, option
+from harness.components import Component, Context, option
+from harness.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,17 @@ class NeuralComponent(Component):
     """Builds its scorer on first use, so a stage served from the cache never loads a model."""
 
     _scorer: Any = None
+    # Option -> allowed values, checked when the component is built (not at first use,
+    # which may come after a long first stage).
+    choices: dict[str, tuple[str, ...]] = {"dtype": ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")}
+
+    def __init__(self, config: Any, context: Context):
+        super().__init__(config, context)
+        for key, allowed in self.choices.items():
+            value = getattr(config, key)
+            if value not in allowed:
+                raise ConfigError(f"{self.kind} '{type(self).__name__}': {key} '{value}' is not one of "
+                                  f"{', '.join(allowed)}")
 
     def build_scorer(self, **common: Any) -> Any:
         raise NotImplementedError

@@ -107,3 +107,13 @@ def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, con
     key = first.cache_payload()
     (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes() + b" ")
     assert build(context, "reranker", "bi_encoder", model=str(folder)).cache_payload() != key
+
+
+@pytest.mark.parametrize("name,kind,key,value", [("bi_encoder", "reranker", "pooling", "sum"),
+                                                 ("dense", "retriever", "index", "hnsw"),
+                                                 ("cross_encoder", "reranker", "dtype", "int8")])
+def test_bad_choices_fail_when_built(name, kind, key, value, context):
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{key} '{value}' is not one of"):
+        build(context, kind, name, **{key: value})
