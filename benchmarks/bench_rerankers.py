@@ -87,7 +87,8 @@ def bench_bi(queries, passages, args, device: str, dtype: str) -> dict:
         passages, batch_size=args.batch_size, convert_to_tensor=True).float().cpu()).abs().max().item()
     tokens = sum(min(len(x), 256) for x in ours.tokenizer(passages)["input_ids"])
     return {"what": "bi_encoder passages/s", "n": len(passages), "ours_per_s": len(passages) / t_ours,
-            "theirs_per_s": len(passages) / t_theirs, "ratio_best": t_theirs / t_ours, "ratio_median": ratio, "max_abs_diff": diff,
+            "theirs_per_s": len(passages) / t_theirs, "ratio_best": t_theirs / t_ours,
+            "ratio_median": ratio, "max_abs_diff": diff,
             "ours_tokens_per_s": tokens / t_ours}
 
 
@@ -109,7 +110,8 @@ def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
         t_ours, t_theirs, ratio = race(ours_fn, theirs_fn, args.repeats)
         diff = max(abs(a - float(b)) for a, b in zip(ours_fn(), theirs_fn()))
     return {"what": "cross_encoder pairs/s", "n": len(pairs), "ours_per_s": len(pairs) / t_ours,
-            "theirs_per_s": len(pairs) / t_theirs, "ratio_best": t_theirs / t_ours, "ratio_median": ratio, "max_abs_diff": diff}
+            "theirs_per_s": len(pairs) / t_theirs, "ratio_best": t_theirs / t_ours,
+            "ratio_median": ratio, "max_abs_diff": diff}
 
 
 def main() -> None:
