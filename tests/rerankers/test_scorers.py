@@ -100,3 +100,25 @@ def test_late_interaction_rejects_unknown_marker(tiny_model):
 
     with pytest.raises(ConfigError, match="query_marker: '<q>'"):
         LateInteraction(tiny_model, query_marker="<q>", device="cpu")
+
+
+@pytest.mark.gpu
+def test_auto_dtype_on_cuda_is_half_precision_and_close_to_fp32(tiny_model):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from harness.neural.bi_encoder import BiEncoder
+
+    gpu = BiEncoder(tiny_model, device="auto")
+    assert gpu.device.type == "cuda" and gpu.dtype in (torch.bfloat16, torch.float16)
+    cpu = BiEncoder(tiny_model, device="cpu")
+    torch.testing.assert_close(gpu.encode(PASSAGES), cpu.encode(PASSAGES), atol=5e-2, rtol=5e-2)
+
+
+def test_auto_device_and_dtype_on_this_machine():
+    from harness.neural.models import pick_device, pick_dtype
+
+    device = pick_device("auto")
+    assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        assert pick_dtype("auto", device) == torch.float32
+    assert pick_dtype("bf16", torch.device("cpu")) == torch.bfloat16
