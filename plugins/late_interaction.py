@@ -51,7 +51,8 @@ class LateInteractionReranker(NeuralComponent, Reranker):
             flat = flatten(self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents"))
             return {"vectors": flat["vectors"].half(), "offsets": flat["offsets"]}
 
-        docs = unflatten(cached_encodings(self.context, self.scorer.identity(), doc_ids, encode))
+        docs = unflatten(cached_encodings(self.context, self.scorer.identity(), doc_ids,
+                                          [passages[d] for d in doc_ids], encode))
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)
         q_vectors = self.scorer.encode([texts[q] for q in qids], doc=False, desc="queries")

@@ -1,10 +1,11 @@
 """Encodings cached on disk through the stage cache, as safetensors (never pickle).
 
 An entry is keyed by the encoder's identity (weights, pooling, lengths, dtype,
-code), the dataset and the exact set of documents, so a second run, or another
-component with the same encoder (a bi-encoder with another similarity, a
-dense retriever and a reranker over the same corpus), reads the vectors
-instead of recomputing them. The cache counts hits and misses under the stage
+code) and the documents' content (ids and texts), not by the dataset id: the
+DL19 and DL20 subsets of one corpus share the dense retriever's vectors. So a
+second run, or another component with the same encoder (a bi-encoder with
+another similarity, another query set over the same corpus), reads the
+vectors instead of recomputing them. The cache counts hits and misses under the stage
 name ``encodings``; the run log prints them.
 """
 
@@ -24,14 +25,14 @@ STAGE = "encodings"
 FILE = "encodings.safetensors"
 
 
-def cached_encodings(context: Context, encoder: Mapping[str, Any], doc_ids: Sequence[str],
+def cached_encodings(context: Context, encoder: Mapping[str, Any], doc_ids: Sequence[str], texts: Sequence[str],
                      encode: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
-    """Tensors ``encode(doc_ids)`` returns (CPU, contiguous), computed once per encoder and doc set."""
+    """Tensors ``encode(doc_ids)`` returns (CPU, contiguous), computed once per encoder and documents."""
     from safetensors.torch import load_file, save_file
 
     ids = list(doc_ids)
-    payload = {"encoder": dict(encoder), "dataset": context.dataset_id, "data_root": context.data_root,
-               "docs": stable_hash(ids), "count": len(ids)}
+    payload = {"encoder": dict(encoder), "docs": stable_hash(ids), "texts": stable_hash(list(texts)),
+               "count": len(ids)}
 
     def build(folder: Path) -> None:
         logger.info("encoding %d documents (%s)", len(ids), encoder.get("kind", "encoder"))

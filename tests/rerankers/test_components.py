@@ -117,3 +117,16 @@ def test_bad_choices_fail_when_built(name, kind, key, value, context):
 
     with pytest.raises(ConfigError, match=f"{key} '{value}' is not one of"):
         build(context, kind, name, **{key: value})
+
+
+def test_encodings_are_keyed_by_content_not_dataset_id(tiny, tiny_model, context, dataset):
+    from dataclasses import replace
+
+    build(context, "retriever", "dense", model=tiny_model).retrieve(dataset, tiny.queries)
+    other_subset = replace(context, dataset_id="tiny/other-queries")
+    build(other_subset, "retriever", "dense", model=tiny_model).retrieve(dataset, tiny.queries)
+    assert context.cache.stats["encodings.hit"] == 1
+    edited = type(dataset)()
+    edited.docs_iter = lambda: iter(d._replace(text=d.text + "!") for d in dataset.docs_iter())
+    build(context, "retriever", "dense", model=tiny_model).retrieve(edited, tiny.queries)
+    assert context.cache.stats["encodings.miss"] == 2  # an edited passage is encoded anew
