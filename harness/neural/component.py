@@ -1,0 +1,65 @@
+"""Config fields and plumbing that the neural rerankers and the dense retriever share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from harness.components import Component, Context, option
+from harness.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class NeuralConfig:
+    model: Optional[str] = option(None, "HF id or local folder; null = the packaged all-MiniLM-L6-v2")
+    batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length")
+    dtype: str = option("auto", "auto (fp32 on CPU, bf16/fp16 on CUDA), float32, bfloat16 or float16")
+
+
+@dataclass
+class NeuralRerankerConfig(NeuralConfig):
+    top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below")
+
+
+class NeuralComponent(Component):
+    """Builds its scorer on first use, so a stage served from the cache never loads a model."""
+
+    _scorer: Any = None
+    # Option -> allowed values, checked when the component is built (not at first use,
+    # which may come after a long first stage).
+    choices: dict[str, tuple[str, ...]] = {"dtype": ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")}
+
+    def __init__(self, config: Any, context: Context):
+        super().__init__(config, context)
+        for key, allowed in self.choices.items():
+            value = getattr(config, key)
+            if value not in allowed:
+                raise ConfigError(f"{self.kind} '{type(self).__name__}': {key} '{value}' is not one of "
+                                  f"{', '.join(allowed)}")
+
+    def build_scorer(self, **common: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def scorer(self) -> Any:
+        if self._scorer is None:
+            c = self.config
+            self._scorer = self.build_scorer(model=c.model, device=self.context.device, dtype=c.dtype,
+                                             batch_size=c.batch_size, show_progress=self.context.show_progress,
+                                             seed=self.context.seed)
+        return self._scorer
+
+    @property
+    def model(self) -> Any:
+        """The trainable torch module (for PEFT and training)."""
+        return self.scorer.model
+
+    def cache_payload(self) -> dict[str, Any]:
+        # The seed initialises untrained heads and projections, and a checkpoint
+        # retrained in place keeps its path: both change scores.
+        from harness.neural.models import model_fingerprint
+
+        return {**super().cache_payload(), "seed": self.context.seed, "weights": model_fingerprint(self.config.model)}

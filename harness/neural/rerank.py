@@ -1,0 +1,46 @@
+"""What every neural reranker does around its model: pick candidates, fetch texts, rebuild the run."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from harness.components import Run
+from harness.errors import DataError
+
+
+def candidates(run: Run, top_k: int) -> dict[str, list[str]]:
+    """Each query's best ``top_k`` documents, by score then doc id (deterministic on ties)."""
+    return {qid: [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:top_k]]
+            for qid, docs in run.items()}
+
+
+def passage_texts(dataset: Any, doc_ids: Sequence[str], dataset_id: str = "") -> dict[str, str]:
+    """``{doc_id: text}`` through the dataset's docs store (random access by id)."""
+    found = dataset.docs_store().get_many(list(doc_ids))
+    missing = [d for d in doc_ids if d not in found]
+    if missing:
+        raise DataError(f"dataset '{dataset_id}': {len(missing)} document(s) of the run are not in its corpus, "
+                        f"e.g. {missing[:3]}; is the run file for this dataset?")
+    return {d: doc.default_text() for d, doc in found.items()}
+
+
+def query_texts(queries: Sequence[Any]) -> dict[str, str]:
+    return {q.query_id: q.default_text() if hasattr(q, "default_text") else q.text for q in queries}
+
+
+def rebuild(run: Run, reranked: Mapping[str, Mapping[str, float]]) -> Run:
+    """The new run: reranked documents first, then the rest of the old run below them, in its order.
+
+    Queries of ``run`` the reranker did not see (no query text) keep their old scores.
+    """
+    out: Run = {}
+    for qid, docs in run.items():
+        scores = dict(reranked.get(qid, {}))
+        if not scores:
+            out[qid] = dict(docs)
+            continue
+        floor = min(scores.values())
+        tail = [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0])) if d not in scores]
+        scores.update({d: floor - 1.0 - i for i, d in enumerate(tail)})
+        out[qid] = scores
+    return out
