@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness import datasets, resume, stages
+from harness import datasets, resume, stages, train_stage
+from harness.errors import ConfigError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
 from harness.evaluation import evaluate
@@ -65,6 +66,9 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
 
     retriever = build("retriever", "retriever")
     reranker = build("reranker", "reranker") if config.get("reranker") else None
+    peft = build("peft", "peft") if (config.get("train") or config.get("adapter")) and config.get("peft") else None
+    if (config.get("train") or config.get("adapter")) and not (reranker and peft):
+        raise ConfigError("train / adapter need a reranker to train and a peft method (e.g. reranker=cross_encoder peft=lora)")
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
     tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
     digest = config_hash(config)
@@ -80,7 +84,8 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
             return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
-        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag)
+        training = _prepare_reranker(config, pm, reranker, peft, tracked)
+        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag, training)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -102,7 +107,16 @@ def _resume(config, tracker, digest: str, run_dir: Path) -> RunResult | None:
     return None
 
 
-def _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag=None) -> RunResult:
+def _prepare_reranker(config, pm, reranker, peft, tracked) -> dict:
+    """Train the reranker (or load a saved adapter) before it reranks; returns the training figures."""
+    if config.get("train"):
+        return train_stage.fit(reranker, peft, config["train"], pm, tracked.log_metrics)
+    if config.get("adapter"):
+        train_stage.load_saved(reranker, peft, config["adapter"])
+    return {}
+
+
+def _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag=None, training=None) -> RunResult:
     import yaml
 
     ds = config["dataset"]
@@ -127,9 +141,13 @@ def _execute(config, pm, context, retriever, reranker, run_name, label, tags, ra
         mean, per_query = rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])
         evaluation.mean.update(mean)
         evaluation.per_query.update(per_query)
+    if training:  # cost figures join the metrics; the curves and the adapter go into the run folder
+        evaluation.mean.update({k: float(v) for k, v in training.items() if isinstance(v, (int, float))})
+        train_stage.copy_adapter(reranker, run_dir)
     info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
             "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
-            "cache": dict(context.cache.stats), "tags": tags}
+            "cache": dict(context.cache.stats), "tags": tags,
+            "training": {k: training[k] for k in ("losses", "validation")} if training else None}
     logger.info("stage cache: %s", context.cache.summary())
     write_run_folder(run_dir, metrics=evaluation.mean, per_query=evaluation.per_query, run=run,
                      config_yaml=yaml.safe_dump(config, sort_keys=False), info=info)

@@ -38,6 +38,7 @@ class TrainConfig:
     weight_decay: float = option(0.01, "AdamW weight decay")
     validation_fraction: float = option(0.2, "share of training queries held out for early stopping")
     eval_every: int = option(25, "optimizer steps between validation losses")
+    validation_groups: int = option(64, "validation items sampled once (bounds the cost of each check)")
     patience: int = option(3, "validations without improvement before stopping")
     seed: int = option(0, "seed of sampling, shuffling and initialisation")
     mixed_precision: bool = option(True, "bf16 autocast on CUDA (ignored on CPU)")
@@ -110,7 +111,9 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
     if not params:
         raise ConfigError("nothing to train: the PEFT method left no trainable parameter (peft=none mode=frozen?)")
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    val_items = make_items(validation_examples, qrels, config, random.Random(config.seed + 1))
+    val_rng = random.Random(config.seed + 1)
+    val_items = make_items(validation_examples, qrels, config, val_rng)
+    val_items = val_rng.sample(val_items, min(len(val_items), config.validation_groups))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") and config.mixed_precision else None
     result, best, stale, started = TrainResult(), float("inf"), 0, time.perf_counter()
     if device.startswith("cuda"):

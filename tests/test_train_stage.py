@@ -1,0 +1,70 @@
+"""`harness run ... peft=lora train=dl19`: train, evaluate on DL20, save and reload the adapter."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from mlflow import MlflowClient
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from harness.neural.models import packaged_minilm
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def harness(*args, cwd):
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args], cwd=cwd, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return out
+
+
+def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
+    results = tmp_path / "results"
+    common = ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=run", "reranker=cross_encoder",
+              f"reranker.model={tiny_model}", f"results_dir={results}"]
+    train = ["peft=lora", "train=dl19", "train.max_steps=2", "train.batch_size=2", "train.grad_accumulation=1",
+             "train.negatives=2", "train.validation_fraction=0.25", "train.eval_every=1"]
+    first = harness(*common, *train, "experiment_name=train", cwd=tmp_path)
+    [run_dir] = (results / "train").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # LoRA r=8 on query/value of 2 layers of hidden 32, plus the 33-parameter classifier head.
+    assert metrics["trainable_parameters"] == 2 * 2 * 2 * 8 * 32 + 33
+    assert 0 < metrics["trainable_share"] < 0.01 and metrics["train_steps"] == 2
+    assert {"train_seconds", "peak_memory_mb", "train_step_seconds", "ndcg@10"} <= set(metrics)
+    meta = json.loads((run_dir / "adapter" / "metadata.json").read_text())
+    assert meta["method"] == "lora" and meta["train"]["dataset"].endswith("trec-dl-2019")
+    client = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2
+    assert "adapter/adapter.safetensors" in {a.path for a in client.list_artifacts(run.info.run_id, "adapter")}
+    assert "adapter.miss=1" in first.stderr
+
+    again = harness(*common, *train, "experiment_name=again", cwd=tmp_path)
+    assert "adapter.hit=1" in again.stderr and "rerank.hit=1" in again.stderr
+    [again_dir] = (results / "again").iterdir()
+    assert json.loads((again_dir / "metrics.json").read_text())["ndcg@10"] == metrics["ndcg@10"]
+
+    loaded = harness(*common, "peft=lora", f"adapter={run_dir / 'adapter'}", "use_cache=false",
+                     "experiment_name=loaded", cwd=tmp_path)
+    [loaded_dir] = (results / "loaded").iterdir()
+    assert json.loads((loaded_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
+    assert loaded.returncode == 0
+
+
+def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
+                          f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "train / adapter need a reranker to train and a peft method" in out.stderr
