@@ -89,3 +89,13 @@ def test_missing_component_name(tmp_path):
 
 def test_conf_dir_is_the_repositorys():
     assert conf_dir() == Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.mark.parametrize("option", options("train"))
+def test_every_train_option_composes_and_validates(option):
+    from harness.registry import build_config
+    from harness.training import TrainConfig
+
+    cfg = OmegaConf.to_container(compose_with(f"train={option}", "reranker=cross_encoder", "peft=lora"), resolve=True)
+    config = build_config(TrainConfig, cfg["train"], f"train={option}")
+    assert config.dataset.startswith("msmarco-passage-mini/") and config.loss in ("listwise", "pointwise", "inbatch")

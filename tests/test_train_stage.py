@@ -68,3 +68,32 @@ def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
                           f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "train / adapter need a reranker to train and a peft method" in out.stderr
+
+
+@pytest.mark.parametrize("kind,loss", [("bi_encoder", "inbatch"), ("late_interaction", "listwise"),
+                                       ("cross_encoder", "pointwise")])
+def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
+    """One LoRA training run per reranker design and loss: the loss curve exists and the adapter is non-zero."""
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.peft_artifacts import count_parameters
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+    from harness.training import TrainConfig, train
+    from harness.training_data import Example
+
+    registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+    ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
+    reranker = registry.create("reranker", {"name": kind, "model": tiny_model}, ctx)
+    peft = registry.create("peft", {"name": "lora", "r": 2}, ctx)
+    reranker.scorer.model = peft.apply(reranker.scorer.model)
+    assert 0 < count_parameters(reranker.scorer.model)[0] < count_parameters(reranker.scorer.model)[1]
+    texts = {"p": "the manhattan project was led by oppenheimer", "n1": "cats have soft fur", "n2": "paris is in france"}
+    examples = [Example(f"q{i}", "who led the manhattan project", [("p", 3)], ["n1", "n2"]) for i in range(4)]
+    qrels = {f"q{i}": {"p": 3, "n1": 0} for i in range(4)}
+    result = train(reranker.scorer, examples, [], qrels, texts.get,
+                   TrainConfig(loss=loss, negatives=2, batch_size=2, lr=1e-2, epochs=1, validation_fraction=0),
+                   show_progress=False)
+    assert result.steps >= 1 and all(v == v for _, v in result.losses)  # finite (not NaN)
+    lora_b = [p for n, p in reranker.scorer.model.named_parameters() if "lora_B" in n]
+    assert lora_b and any(float(p.detach().abs().sum()) > 0 for p in lora_b)  # B moved away from its zero start

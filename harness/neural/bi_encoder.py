@@ -38,6 +38,12 @@ class BiEncoder(NeuralScorer):
         d = self.embed(passages, self.passage_max_length)
         return functional.similarity(q.float(), d.float(), self.similarity)
 
+    def score_in_batch(self, queries: Sequence[str], passages: Sequence[str]) -> Any:
+        """``[nq, np]`` scores of every query against every passage, differentiable (in-batch negatives)."""
+        q = self.embed(queries, self.query_max_length)
+        d = self.embed(passages, self.passage_max_length)
+        return functional.similarity_matrix(q.float(), d.float(), self.similarity)
+
     def encode(self, texts: Sequence[str], query: bool = False, desc: str = "encode") -> Any:
         """``[n, h]`` float32 CPU vectors, in length-sorted batches under inference mode."""
         import torch
