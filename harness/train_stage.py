@@ -42,6 +42,11 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
     if dataset.has_scoreddocs():
         for sd in dataset.scoreddocs_iter():
             first_stage.setdefault(sd.query_id, {})[sd.doc_id] = sd.score
+    # Judged passages can lie outside the corpus (msmarco-passage-mini keeps 5,698 of
+    # DL19's 9,139 judged ones): train only on passages whose text exists.
+    present = {doc.doc_id for doc in dataset.docs_iter()}
+    qrels = {q: {d: r for d, r in rels.items() if d in present} for q, rels in qrels.items()}
+    first_stage = {q: {d: s for d, s in docs.items() if d in present} for q, docs in first_stage.items()}
     store = dataset.docs_store()
     return qrels, split_by_query(build_examples(queries, qrels, first_stage), config.validation_fraction, config.seed), \
         (lambda doc_id: store.get(doc_id).default_text())

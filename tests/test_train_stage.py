@@ -97,3 +97,17 @@ def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
     assert result.steps >= 1 and all(v == v for _, v in result.losses)  # finite (not NaN)
     lora_b = [p for n, p in reranker.scorer.model.named_parameters() if "lora_B" in n]
     assert lora_b and any(float(p.detach().abs().sum()) > 0 for p in lora_b)  # B moved away from its zero start
+
+
+def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
+    from harness.plugin_manager import get_plugin_manager
+    from harness.train_stage import _training_data
+    from harness.training import TrainConfig
+
+    qrels_file = tiny_root / "msmarco-passage-mini" / "qrels.dl19-passage.txt"
+    qrels_file.write_text(qrels_file.read_text() + "101 0 999 3\n101 0 998 0\n")  # not in collection.tsv
+    qrels, split, text = _training_data(TrainConfig(validation_fraction=0.25), get_plugin_manager(), tiny_root)
+    assert "999" not in qrels["101"] and "998" not in qrels["101"]
+    for example in split.train + split.validation:
+        for doc_id in [d for d, _ in example.positives] + example.negatives:
+            assert text(doc_id)
