@@ -10,7 +10,8 @@ harness evaluate RUN --dataset ID     evaluate any TREC run file against a datas
 harness plugins list [-v] [--trace]   installed plugins and the components they register
 harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
 harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests
-harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot"""
+harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot
+harness plot-sweep --experiment E --x PARAM [--series P]   a metric vs a swept parameter (MLflow)"""
 
 EPILOG = """examples:
   harness run                                          # BM25 on msmarco-passage-mini DL19
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard,noise-curve}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard,noise-curve,plot-sweep}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -49,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
 
     new.add_argument("--kind", required=True, choices=list(KINDS))
     new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")
+    sweep_plot = sub.add_parser("plot-sweep", help="plot a metric against a swept parameter, from MLflow runs")
+    sweep_plot.add_argument("--experiment", required=True)
+    sweep_plot.add_argument("--x", required=True, help="swept parameter, e.g. peft.r")
+    sweep_plot.add_argument("--series", default=None, help="one line per value of this parameter")
+    sweep_plot.add_argument("--metric", default="ndcg@10")
+    sweep_plot.add_argument("--tracking-uri", default=None, help="default: results/mlflow.db")
+    sweep_plot.add_argument("--results-dir", default="results")
+    sweep_plot.add_argument("--out", default=None, help="PNG path (default: results/<experiment>/<metric>_vs_<x>.png)")
+    sweep_plot.add_argument("--log-x", action="store_true", help="log2 x axis (ranks)")
     from harness.leaderboard.command import add_parser as add_leaderboard
 
     add_leaderboard(sub)
@@ -72,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.commands import noise_curve
 
             return noise_curve(args)
+        if args.command == "plot-sweep":
+            from harness.sweep_plot import run as plot_sweep
+
+            return plot_sweep(args)
         if args.command == "leaderboard":
             from harness.leaderboard.command import run as leaderboard
 

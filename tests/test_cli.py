@@ -61,6 +61,14 @@ def test_sweep_gives_one_mlflow_run_per_job(tiny_root, tmp_path):
     assert sorted(r.data.params["retriever.k1"] for r in runs) == ["0.6", "0.9", "1.2"]
     assert all(r.info.status == "FINISHED" for r in runs)
     assert len(list((results / "sweep").iterdir())) == 3
+    plot = harness("plot-sweep", "--experiment", "sweep", "--x", "retriever.k1", "--metric", "ndcg@10",
+                   "--results-dir", str(results), cwd=tmp_path)
+    assert plot.returncode == 0, plot.stderr
+    png = results / "sweep" / "ndcg_at_10_vs_retriever.k1.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    points = json.loads(png.with_suffix(".json").read_text())["points"]["ndcg@10"]
+    assert [x for x, _ in points] == [0.6, 0.9, 1.2]
+    assert {round(y, 10) for _, y in points} == {round(r.data.metrics["ndcg_at_10"], 10) for r in runs}
 
 
 def test_run_retriever_is_labelled_comparable(tiny_root, tmp_path):

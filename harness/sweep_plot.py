@@ -1,0 +1,79 @@
+"""``harness plot-sweep``: a metric against a swept parameter, one line per series, from MLflow runs.
+
+Draws the seed's PEFT plots (quality vs LoRA rank; quality per placement) and
+any other sweep's: ``--x peft.r --series peft.target_modules --metric ndcg@10``.
+The points are written beside the plot as JSON, so the figure can be redrawn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+
+def sweep_points(tracking_uri: str, experiment: str, x: str, metric: str, series: str | None) -> dict:
+    from mlflow import MlflowClient
+
+    from harness_plugins.mlflow_tracker import mlflow_metric_name
+
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ConfigError(f"no MLflow experiment '{experiment}' at {tracking_uri}")
+    name = mlflow_metric_name(metric)
+    points: dict[str, list[tuple[float | str, float]]] = defaultdict(list)
+    for run in client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'"):
+        if x not in run.data.params or name not in run.data.metrics:
+            continue
+        key = run.data.params.get(series, "?") if series else metric
+        value = run.data.params[x]
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+        points[key].append((value, run.data.metrics[name]))
+    if not points:
+        raise ConfigError(f"experiment '{experiment}' has no FINISHED run with param '{x}' and metric '{metric}'")
+    return {k: sorted(v, key=lambda p: (isinstance(p[0], str), p[0])) for k, v in points.items()}
+
+
+def plot(points: dict, x: str, metric: str, title: str, out: Path, log_x: bool) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, values in sorted(points.items()):
+        xs = [p[0] for p in values]
+        ax.plot(xs if all(isinstance(v, float) for v in xs) else [str(v) for v in xs], [p[1] for p in values],
+                marker="o", label=label)
+    if log_x:
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    out.with_suffix(".json").write_text(json.dumps({"x": x, "metric": metric, "points": points}, indent=1))
+    return out
+
+
+def run(args) -> int:
+    from harness_plugins.mlflow_tracker import default_tracking_uri
+
+    uri = args.tracking_uri or default_tracking_uri(Path(args.results_dir))
+    points = sweep_points(uri, args.experiment, args.x, args.metric, args.series)
+    out = Path(args.out or Path(args.results_dir) / args.experiment / f"{args.metric.replace('@', '_at_')}_vs_{args.x}.png")
+    plot(points, args.x, args.metric, f"{args.experiment}: {args.metric} vs {args.x}", out, args.log_x)
+    for label, values in sorted(points.items()):
+        print(f"{label}: " + ", ".join(f"{x}={y:.4f}" for x, y in values))
+    print(f"plot: {out}")
+    return 0
