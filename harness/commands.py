@@ -37,7 +37,8 @@ def task(cfg) -> dict[str, float]:
 
 def format_result(dataset_id: str, result) -> str:
     lines = [f"{dataset_id}  {result.run_name}", f"  [{result.info['corpus_label']}]"]
-    lines += [f"  {name:<14}{value:.4f}" for name, value in result.metrics.items()]
+    width = max([14, *(len(name) + 2 for name in result.metrics)])
+    lines += [f"  {name:<{width}}{value:.4f}" for name, value in result.metrics.items()]
     lines.append(f"  results: {result.run_dir}")
     return "\n".join(lines)
 
