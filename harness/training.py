@@ -116,6 +116,7 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
     val_items = val_rng.sample(val_items, min(len(val_items), config.validation_groups))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") and config.mixed_precision else None
     result, best, stale, started = TrainResult(), float("inf"), 0, time.perf_counter()
+    best_state, step = None, 0
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     scorer.model.train()
@@ -145,12 +146,16 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
                 log({"validation_loss": current}, step)
             if current < best - 1e-6:
                 best, stale, result.best_step = current, 0, step
+                best_state = {n: p.detach().clone() for n, p in scorer.model.named_parameters() if p.requires_grad}
             else:
                 stale += 1
                 if stale >= config.patience:
                     logger.info("early stop at step %d: validation loss has not improved for %d checks", step, stale)
                     break
     progress.close()
+    if best_state is not None and result.best_step != step:  # keep the weights of the best validation loss
+        logger.info("restoring the weights of step %d (best validation loss %.4f)", result.best_step, best)
+        scorer.model.load_state_dict(best_state, strict=False)
     scorer.model.eval()
     result.steps = len(result.losses)
     result.seconds = time.perf_counter() - started

@@ -88,3 +88,20 @@ def test_errors():
     scorer.model.requires_grad_(False)
     with pytest.raises(ConfigError, match="nothing to train"):
         train(scorer, examples(2), [], QRELS, PASSAGES.get, TrainConfig(), show_progress=False)
+
+
+def test_the_best_validation_weights_are_restored():
+    """Validation disagrees with training (its positive is a training negative): the loss rises, step 1 is kept."""
+    scorer = TinyCrossEncoder()
+    misleading = [Example(f"v{i}", "manhattan project", [("p2", 3)], ["p1", "p3", "p4"]) for i in range(2)]
+    snapshots = {}
+
+    def log(metrics, step):
+        if "validation_loss" in metrics:
+            snapshots[step] = {n: p.detach().clone() for n, p in scorer.model.named_parameters()}
+
+    config = TrainConfig(loss="listwise", negatives=3, batch_size=2, lr=2e-2, epochs=4, eval_every=1, patience=100)
+    result = train(scorer, examples(8), misleading, QRELS, PASSAGES.get, config, log=log, show_progress=False)
+    assert result.validation[-1][1] > result.validation[0][1] and result.best_step < result.steps
+    best = snapshots[result.best_step]
+    assert all(torch.equal(p, best[n]) for n, p in scorer.model.named_parameters())
