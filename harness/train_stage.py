@@ -60,7 +60,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     payload = {"reranker": f"{reranker.name}", "reranker_config": reranker.cache_payload(),
                "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
-               "train": dataclasses.asdict(config), "data_root": ctx.data_root}
+               "train": dataclasses.asdict(config), "train_code": code_version(train), "data_root": ctx.data_root}
     trained_here: dict[str, Any] = {}
 
     def build(folder: Path) -> None:
