@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from harness.errors import ConfigError
+from harness.neural.models import pick_device, pick_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -48,26 +49,6 @@ def source_identity(model: Optional[str], gguf_file: Optional[str]) -> dict[str,
     return identity
 
 
-def pick_device(configured: str) -> str:
-    import torch
-
-    if configured and configured != "auto":
-        return configured
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def pick_dtype(configured: str, device: str):
-    import torch
-
-    if configured == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[configured]
-    except KeyError:
-        raise ConfigError(f"generator: key 'dtype': {configured!r} is not one of auto, float32, bfloat16, "
-                          "float16") from None
-
-
 def _convert_gguf(name: str, gguf: str, folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -94,9 +75,10 @@ def load_causal_lm(model: Optional[str], gguf_file: Optional[str], dtype: str, c
         payload = source_identity(model, gguf_file)
         name = str(context.cache.directory("hf-model", payload, lambda tmp: _convert_gguf(payload["model"], gguf, tmp)))
     device = pick_device(context.device)
+    torch_dtype = pick_dtype(dtype, device, where="generator: key 'dtype'")
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
-        lm = AutoModelForCausalLM.from_pretrained(name, dtype=pick_dtype(dtype, device))
+        lm = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype)
     except OSError as exc:
         raise ConfigError(f"generator: cannot load model {name!r} ({exc}); give a local folder or an HF id "
                           "present in the local HF cache (the machine is offline)") from None

@@ -57,7 +57,7 @@ def pick_device(requested: str = "auto") -> Any:
     return torch.device(requested)
 
 
-def pick_dtype(requested: str, device: Any) -> Any:
+def pick_dtype(requested: str, device: Any, where: str = "dtype") -> Any:
     """``auto``: bf16 on CUDA that supports it, fp16 on older CUDA, fp32 on CPU."""
     import torch
 
@@ -68,7 +68,7 @@ def pick_dtype(requested: str, device: Any) -> Any:
     names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
              "float16": torch.float16, "fp16": torch.float16}
     if requested not in names:
-        raise ConfigError(f"dtype: '{requested}' is not one of auto, {', '.join(names)}")
+        raise ConfigError(f"{where}: '{requested}' is not one of auto, {', '.join(names)}")
     return names[requested]
 
 
