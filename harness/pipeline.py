@@ -66,8 +66,9 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
 
     retriever = build("retriever", "retriever")
     reranker = build("reranker", "reranker") if config.get("reranker") else None
-    peft = build("peft", "peft") if (config.get("train") or config.get("adapter")) and config.get("peft") else None
-    if (config.get("train") or config.get("adapter")) and not (reranker and peft):
+    trains = bool(config.get("train") or config.get("adapter"))
+    peft = build("peft", "peft") if trains and config.get("peft") else None
+    if trains and not (reranker and peft):
         raise ConfigError("train / adapter need a reranker to train and a peft method (e.g. reranker=cross_encoder peft=lora)")
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
     tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
@@ -84,8 +85,8 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
             return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
-        training = _prepare_reranker(config, pm, reranker, peft, tracked)
-        result = _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag, training)
+        training = _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
+        result = _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag, training)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -107,21 +108,23 @@ def _resume(config, tracker, digest: str, run_dir: Path) -> RunResult | None:
     return None
 
 
-def _prepare_reranker(config, pm, reranker, peft, tracked) -> dict:
+def _prepare_reranker(config, pm, reranker, peft, tracked, tracker) -> dict:
     """Train the reranker (or load a saved adapter) before it reranks; returns the training figures."""
     if config.get("train"):
         return train_stage.fit(reranker, peft, config["train"], pm, tracked.log_metrics)
     if config.get("adapter"):
-        train_stage.load_saved(reranker, peft, config["adapter"])
+        # A run id is looked up in this run's own tracking store (the trackers that have one).
+        uri = tracker.tracking_uri() if hasattr(tracker, "tracking_uri") else None
+        train_stage.load_saved(reranker, peft, config["adapter"], uri)
     return {}
 
 
-def _execute(config, pm, context, retriever, reranker, run_name, label, tags, rag=None, training=None) -> RunResult:
+def _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag=None, training=None) -> RunResult:
     import yaml
 
     ds = config["dataset"]
     started = time.perf_counter()
-    dataset = datasets.load(ds["id"], pm, Path(context.data_root))
+    dataset = datasets.load(ds["id"], registry.pm, Path(context.data_root))
     qrels = datasets.qrels(dataset, ds["id"])
     queries = datasets.queries(dataset, ds["id"], ds["query_limit"], only=set(qrels) if ds["judged_only"] else None)
     logger.info("%s: %d queries, %d judged", ds["id"], len(queries), len(qrels))
@@ -132,7 +135,6 @@ def _execute(config, pm, context, retriever, reranker, run_name, label, tags, ra
         kept = {q.query_id for q in queries}
         qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
     metrics = list(config["evaluation"]["metrics"])
-    registry = ComponentRegistry(pm)
     custom = {m: registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
               for m in metrics if m in registry.names("metric")}
     evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)

@@ -83,8 +83,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
 
     folder = ctx.cache.directory("adapter", payload, build)
     if "model" not in trained_here:
-        registry_method = peft_method
-        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: registry_method.apply(m))
+        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
     info = json.loads((folder / "training.json").read_text())
     if getattr(peft_method.config, "merge", True):
@@ -95,9 +94,9 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     return info
 
 
-def load_saved(reranker: Any, peft_method: Any, source: str) -> None:
+def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
     """Put a saved adapter (a folder, or an MLflow run id whose artifacts hold one) onto the reranker."""
-    folder = resolve_adapter(source)
+    folder = resolve_adapter(source, tracking_uri)
     meta = read_metadata(folder)
     if meta["method"] != peft_method.name:
         raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
@@ -118,14 +117,21 @@ def build_method(peft_method: Any, meta: dict) -> Any:
     return method
 
 
-def resolve_adapter(source: str) -> Path:
+def resolve_adapter(source: str, tracking_uri: str | None = None) -> Path:
+    """A folder as is; a 32-hex MLflow run id: its ``adapter`` artifacts, from ``tracking_uri``."""
     path = Path(source).expanduser()
     if path.is_dir():
         return path if (path / "metadata.json").exists() else path / "adapter"
     if len(source) == 32 and all(c in "0123456789abcdef" for c in source):
         import mlflow
 
-        local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter")
+        from mlflow.exceptions import MlflowException
+
+        try:
+            local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter", tracking_uri=tracking_uri)
+        except (MlflowException, OSError) as exc:
+            raise ConfigError(f"adapter={source}: no adapter artifacts for this MLflow run id at "
+                              f"{tracking_uri or 'the default tracking URI'} ({str(exc).splitlines()[0]})") from None
         return Path(local)
     raise ConfigError(f"adapter={source}: neither an adapter folder nor an MLflow run id")
 

@@ -63,6 +63,12 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     assert json.loads((loaded_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
     assert loaded.returncode == 0
 
+    by_run_id = harness(*common, "peft=lora", f"adapter={run.info.run_id}", "use_cache=false",
+                        "experiment_name=by_run_id", cwd=tmp_path)
+    [by_id_dir] = (results / "by_run_id").iterdir()
+    assert json.loads((by_id_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
+    assert by_run_id.returncode == 0
+
 
 def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
@@ -111,3 +117,12 @@ def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
     for example in split.train + split.validation:
         for doc_id in [d for d, _ in example.positives] + example.negatives:
             assert text(doc_id)
+
+
+def test_unknown_adapter_run_id_is_a_clear_error(tiny_root, tiny_model, tmp_path):
+    missing = "0123456789abcdef0123456789abcdef"
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "reranker=cross_encoder",
+                          f"reranker.model={tiny_model}", "peft=lora", f"adapter={missing}",
+                          f"results_dir={tmp_path / 'r'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2
+    assert f"adapter={missing}: no adapter artifacts for this MLflow run id at sqlite:///" in out.stderr
