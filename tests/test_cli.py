@@ -28,6 +28,11 @@ def test_help_is_fast():
     out = subprocess.run([sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "harness run" in out.stdout
     assert time.perf_counter() - started < 5  # generous: the point is no heavy import (measured ~0.05 s)
+    probe = ("import sys, contextlib, io\nfrom harness.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+             "print(sorted(m for m in ('torch', 'mlflow', 'ranx', 'ir_datasets', 'hydra', 'transformers') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr  # lazy imports: nothing heavy for --help
 
 
 def test_run_writes_files_and_tracks_in_mlflow(tiny_root, tmp_path):
