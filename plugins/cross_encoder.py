@@ -1,8 +1,10 @@
 """``reranker=cross_encoder``: each query-passage pair through one encoder, one score per pair.
 
-From the packaged MiniLM the scoring head is untrained (seeded) until the PEFT
-stage trains it: the figures of an untrained head are near random; the
-plumbing, batching and scoring are the real thing.
+``head=auto`` picks one of two heads by the checkpoint. ``head=classifier`` is the usual one-logit head: from the packaged MiniLM it is
+untrained (seeded) until the PEFT stage trains it, and scores near chance.
+``head=segment_cosine`` scores the joint encoding with the cosine of the query
+and passage segments' mean states: no new weights, so it starts from what the
+sentence-embedding checkpoint knows (see harness/neural/cross_encoder.py).
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from harness.neural.rerank import candidates, passage_texts, query_texts, rebuil
 @dataclass
 class CrossEncoderConfig(NeuralRerankerConfig):
     max_length: int = option(512, "tokens of query + passage kept (the passage is truncated)")
+    head: str = option("auto", "auto (classifier for a trained cross-encoder checkpoint, else segment_cosine), "
+                               "classifier (one-logit head) or segment_cosine (no new weights)")
+    scale: float = option(20.0, "segment_cosine: scores are scale * cosine (a softmax temperature in training)")
 
 
 class CrossEncoderReranker(NeuralComponent, Reranker):
     Config = CrossEncoderConfig
+    choices = {**NeuralComponent.choices, "head": ("auto", "classifier", "segment_cosine")}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.cross_encoder import CrossEncoder
 
-        return CrossEncoder(max_length=self.config.max_length, **common)
+        c = self.config
+        return CrossEncoder(max_length=c.max_length, head=c.head, scale=c.scale, **common)
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         texts = query_texts(queries)

@@ -34,7 +34,7 @@ def harness(*args, cwd):
 def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     results = tmp_path / "results"
     common = ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=run", "reranker=cross_encoder",
-              f"reranker.model={tiny_model}", f"results_dir={results}"]
+              "reranker.head=classifier", f"reranker.model={tiny_model}", f"results_dir={results}"]
     train = ["peft=lora", "train=dl19", "train.max_steps=2", "train.batch_size=2", "train.grad_accumulation=1",
              "train.negatives=2", "train.validation_fraction=0.25", "train.eval_every=1"]
     first = harness(*common, *train, "experiment_name=train", cwd=tmp_path)
@@ -73,7 +73,7 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
 def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
                           f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 2 and "train / adapter need a reranker to train and a peft method" in out.stderr
+    assert out.returncode == 2 and "train / adapter need a reranker to train (e.g. reranker=cross_encoder" in out.stderr
 
 
 @pytest.mark.parametrize("kind,loss", [("bi_encoder", "inbatch"), ("late_interaction", "listwise"),

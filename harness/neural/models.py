@@ -72,6 +72,18 @@ def pick_dtype(requested: str, device: Any, where: str = "dtype") -> Any:
     return names[requested]
 
 
+def is_sequence_classifier(name: Optional[str]) -> bool:
+    """Whether a checkpoint was saved with a sequence-classification head (a trained cross-encoder)."""
+    from transformers import AutoConfig
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        architectures = AutoConfig.from_pretrained(resolve_model(name)).architectures or []
+    except OSError:
+        return False  # load_model then names what could not be loaded
+    return any(a.endswith("ForSequenceClassification") for a in architectures)
+
+
 def load_tokenizer(name: Optional[str]) -> Any:
     from transformers import AutoTokenizer
 

@@ -49,16 +49,43 @@ def test_bi_encoder_score_is_differentiable_cosine(tiny_model):
 def test_cross_encoder_alone_equals_in_batch_and_is_seeded(tiny_model):
     from harness.neural.cross_encoder import CrossEncoder
 
-    ce = CrossEncoder(tiny_model, device="cpu", batch_size=2, seed=3)
+    ce = CrossEncoder(tiny_model, device="cpu", batch_size=2, seed=3, head="classifier")
     qs = [QUERIES[0]] * 3
     together = ce.predict(qs, PASSAGES)
     alone = [ce.predict([q], [p])[0] for q, p in zip(qs, PASSAGES)]
     assert together == pytest.approx(alone, abs=1e-5)
     assert len(set(round(s, 6) for s in together)) == 3  # the pair, not the batch, decides
-    again = CrossEncoder(tiny_model, device="cpu", seed=3).predict(qs, PASSAGES)
+    again = CrossEncoder(tiny_model, device="cpu", seed=3, head="classifier").predict(qs, PASSAGES)
     assert again == pytest.approx(together, abs=1e-6)
     ce.score(qs[:1], PASSAGES[:1]).sum().backward()
     assert ce.model.classifier.weight.grad is not None
+
+
+def test_segment_cosine_head_is_the_cosine_of_the_two_segments_mean_states(tiny_model):
+    from harness.neural.batching import tokenize
+    from harness.neural.cross_encoder import CrossEncoder
+
+    ce = CrossEncoder(tiny_model, device="cpu", batch_size=2)  # a plain encoder: auto picks segment_cosine
+    assert ce.head == "segment_cosine" and not hasattr(ce.model, "classifier")
+    scores = ce.score([QUERIES[0]] * 2, PASSAGES[:2])
+    for i, passage in enumerate(PASSAGES[:2]):  # by hand, one pair at a time (no padding)
+        batch = tokenize(ce.tokenizer, [QUERIES[0]], 512, "cpu", pairs=[passage])
+        hidden = ce.model(**batch).last_hidden_state[0]
+        segment = batch["token_type_ids"][0].bool()
+        expected = 20.0 * torch.nn.functional.cosine_similarity(hidden[~segment].mean(0), hidden[segment].mean(0), dim=0)
+        torch.testing.assert_close(scores[i], expected, atol=1e-4, rtol=1e-4)
+    scores.sum().backward()  # differentiable through the backbone: trainable without a head
+    assert any(p.grad is not None for p in ce.model.parameters())
+
+
+def test_auto_head_keeps_a_trained_classifier(tiny_model, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.neural.cross_encoder import CrossEncoder
+
+    AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
+    assert CrossEncoder(str(tmp_path), device="cpu").head == "classifier"
 
 
 def test_cross_encoder_truncates_the_passage_not_the_query(tiny_model):
