@@ -32,7 +32,7 @@ def collect(folder: Path) -> list[dict[str, Any]]:
         noise = config.get("noise") or {}
         if "rag_accuracy" not in metrics or "ratio" not in noise:
             continue
-        generator = config["generator"].get("model") or "SmolLM2-135M-Instruct (packaged GGUF)"
+        generator = (config["generator"].get("model") or "SmolLM2-135M-Instruct (packaged GGUF)") + trained_label(config)
         rows.append({"group": f"{config['dataset']['id']} | {generator} | noise={noise['name']} "
                               f"gold={noise.get('gold_position')} k={noise.get('k')}",
                      "ratio": float(noise["ratio"]), "n": config["dataset"].get("query_limit"),
@@ -40,6 +40,16 @@ def collect(folder: Path) -> list[dict[str, Any]]:
     if not rows:
         raise DataError(f"no RAG run folders with a noise ratio under {folder}")
     return rows
+
+
+def trained_label(config: dict) -> str:
+    """' + lora noise-trained' for a generator trained (or loaded) with a PEFT adapter, else ''."""
+    train, peft = config.get("train") or {}, (config.get("peft") or {}).get("name", "peft")
+    if train.get("part") == "generator":
+        return f" + {peft} noise-trained ({train.get('noise', 'random')} noise, {train.get('dataset')})"
+    if config.get("adapter") and config.get("generator"):
+        return f" + {peft} adapter {config['adapter']}"
+    return ""
 
 
 def curves(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,19 +70,23 @@ def plot(found: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    parts = [group.split(" | ") for group in found]
+    varying = [i for i in range(len(parts[0])) if len({tuple(p[i:i + 1]) for p in parts}) > 1] or [len(parts[0]) - 1]
+    shared = [part for i, part in enumerate(parts[0]) if i not in varying]
     fig, axes = plt.subplots(1, len(RATES), figsize=(5 * len(RATES), 4), sharey=True)
     for ax, metric in zip(axes, RATES):
-        for group, data in found.items():
+        for (group, data), split in zip(found.items(), parts):
             xs = [p["ratio"] for p in data["points"]]
+            name = " | ".join(split[i] for i in varying if i < len(split))
             ax.plot(xs, [p[metric] for p in data["points"]], marker="o",
-                    label=f"{group.split(' | ')[-1]} (area {data['area'][metric]:.3f})")
+                    label=f"{name} (area {data['area'][metric]:.3f})")
         ax.set_title(metric.removeprefix("rag_"))
         ax.set_xlabel("noise ratio rho")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     axes[0].set_ylabel("share of questions")
-    fig.suptitle(" | ".join(next(iter(found)).split(" | ")[:2]), fontsize=9)
+    fig.suptitle(" | ".join(shared), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

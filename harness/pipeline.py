@@ -6,13 +6,14 @@ trackers record it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness import datasets, resume, stages, train_stage
+from harness import datasets, generator_training, resume, stages, train_stage
 from harness.errors import ConfigError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
@@ -68,10 +69,16 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     reranker = build("reranker", "reranker") if config.get("reranker") else None
     trains = bool(config.get("train") or config.get("adapter"))
     peft = build("peft", "peft") if trains and config.get("peft") else None
-    if trains and not (reranker and peft):
-        raise ConfigError("train / adapter need a reranker to train and a peft method (e.g. reranker=cross_encoder peft=lora)")
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
     tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
+    part = trained_part(config, tracker)
+    if trains and not peft:
+        raise ConfigError("train / adapter need a peft method (e.g. peft=lora)")
+    if part == "reranker" and trains and not reranker:
+        raise ConfigError("train / adapter need a reranker to train (e.g. reranker=cross_encoder peft=lora), "
+                          "or train.part=generator with a generator")
+    if part == "generator" and not rag:
+        raise ConfigError("train.part=generator (or a generator adapter) needs a generator (e.g. generator=hf)")
     digest = config_hash(config)
     systems = [retriever.name] + ([reranker.name] if reranker else []) + ([rag.generator.name] if rag else [])
     run_name = config.get("run_name") or f"{'+'.join(systems)}-{digest[:8]}"
@@ -85,8 +92,13 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
             return done
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
-        training = _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
-        result = _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag, training)
+        if part == "generator":
+            training = _prepare_generator(config, registry, context, rag.generator, peft, tracked, tracker)
+        else:
+            training = _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
+        trained = rag.generator if part == "generator" else reranker
+        result = _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag, training,
+                          trained)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -113,13 +125,46 @@ def _prepare_reranker(config, pm, reranker, peft, tracked, tracker) -> dict:
     if config.get("train"):
         return train_stage.fit(reranker, peft, config["train"], pm, tracked.log_metrics)
     if config.get("adapter"):
-        # A run id is looked up in this run's own tracking store (the trackers that have one).
-        uri = tracker.tracking_uri() if hasattr(tracker, "tracking_uri") else None
-        train_stage.load_saved(reranker, peft, config["adapter"], uri)
+        train_stage.load_saved(reranker, peft, config["adapter"], _tracking_uri(tracker))
     return {}
 
 
-def _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag=None, training=None) -> RunResult:
+def trained_part(config, tracker) -> str | None:
+    """What ``train`` / ``adapter`` act on: ``train.part``, or the saved adapter's own record."""
+    if config.get("train"):
+        return (config["train"] or {}).get("part", "reranker")
+    if config.get("adapter"):
+        return train_stage.adapter_part(config["adapter"], _tracking_uri(tracker))
+    return None
+
+
+def _tracking_uri(tracker) -> str | None:
+    # A run id is looked up in this run's own tracking store (the trackers that have one).
+    return tracker.tracking_uri() if hasattr(tracker, "tracking_uri") else None
+
+
+def _prepare_generator(config, registry, context, generator, peft, tracked, tracker) -> dict:
+    """Train the generator with noise (or load its saved adapter) before it answers."""
+    train = config.get("train")
+    if not train:
+        train_stage.load_saved_generator(generator, peft, config["adapter"], _tracking_uri(tracker))
+        return {}
+
+    def make_noise(ratio: float, position: str, seed: int):
+        values = {"name": train.get("noise", "random"), "k": train.get("k", 5), "ratio": ratio,
+                  "gold_position": position, "seed": seed}
+        return registry.create("noise", values, context, where=f"train.noise={values['name']}")
+
+    def rank(dataset, queries):  # the experiment's first stage, on the training split's own corpus
+        own = dataclasses.replace(context, dataset_id=train.get("dataset", ""))
+        retriever = registry.create("retriever", config["retriever"], own, where="retriever (training questions)")
+        return stages.first_stage(retriever, dataset, queries)[0]
+
+    return generator_training.fit(generator, peft, train, registry.pm, make_noise, rank, tracked.log_metrics)
+
+
+def _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag=None, training=None,
+             trained=None) -> RunResult:
     import yaml
 
     ds = config["dataset"]
@@ -145,7 +190,7 @@ def _execute(config, registry, context, retriever, reranker, run_name, label, ta
         evaluation.per_query.update(per_query)
     if training:  # cost figures join the metrics; the curves and the adapter go into the run folder
         evaluation.mean.update({k: float(v) for k, v in training.items() if isinstance(v, (int, float))})
-        train_stage.copy_adapter(reranker, run_dir)
+        train_stage.copy_adapter(trained, run_dir)
     info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
             "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
             "cache": dict(context.cache.stats), "tags": tags,

@@ -109,6 +109,25 @@ def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str |
     reranker.training_key = meta["sha256"]
 
 
+def adapter_part(source: str, tracking_uri: str | None = None) -> str:
+    """What a saved adapter was trained for: ``reranker`` (older adapters say nothing) or ``generator``."""
+    return read_metadata(resolve_adapter(source, tracking_uri)).get("part", "reranker")
+
+
+def load_saved_generator(generator: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
+    """Put a saved generator adapter (folder or MLflow run id) onto the generator's model."""
+    from harness.generator_training import finish
+
+    folder = resolve_adapter(source, tracking_uri)
+    meta = read_metadata(folder)
+    if meta["method"] != peft_method.name:
+        raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
+                          f"is configured; add peft={meta['method']}")
+    generator.load()
+    generator.model = load_adapter(generator.model, folder, lambda model, m: build_method(peft_method, m).apply(model))
+    finish(generator, peft_method, meta["sha256"], None)
+
+
 def build_method(peft_method: Any, meta: dict) -> Any:
     """The PEFT method with the adapter's own saved config (rank, targets...)."""
     config = build_config(type(peft_method.config), meta["config"], f"adapter metadata ({meta['method']})")

@@ -26,13 +26,13 @@ LOSSES = ("listwise", "pointwise", "inbatch")
 
 
 @dataclass
-class TrainConfig:
-    dataset: str = option("msmarco-passage-mini/trec-dl-2019", "dataset whose judgments train the model")
-    loss: str = option("listwise", "listwise, pointwise or inbatch")
-    negatives: int = option(7, "negatives per positive (listwise) or per query (pointwise)")
-    epochs: int = option(1, "passes over the training groups")
+class LoopConfig:
+    """The optimisation settings every training (reranker or generator) shares."""
+
+    part: str = option("reranker", "what is trained: reranker (pair scores) or generator (answers, LM loss)")
+    epochs: int = option(1, "passes over the training items")
     max_steps: int = option(0, "stop after this many optimizer steps (0 = no limit)")
-    batch_size: int = option(8, "groups (listwise/inbatch) or pairs (pointwise) per micro-batch")
+    batch_size: int = option(8, "items per micro-batch")
     grad_accumulation: int = option(1, "micro-batches per optimizer step")
     lr: float = option(2e-4, "AdamW learning rate")
     weight_decay: float = option(0.01, "AdamW weight decay")
@@ -42,6 +42,13 @@ class TrainConfig:
     patience: int = option(3, "validations without improvement before stopping")
     seed: int = option(0, "seed of sampling, shuffling and initialisation")
     mixed_precision: bool = option(True, "bf16 autocast on CUDA (ignored on CPU)")
+
+
+@dataclass
+class TrainConfig(LoopConfig):
+    dataset: str = option("msmarco-passage-mini/trec-dl-2019", "dataset whose judgments train the model")
+    loss: str = option("listwise", "listwise, pointwise or inbatch")
+    negatives: int = option(7, "negatives per positive (listwise) or per query (pointwise)")
 
 
 @dataclass
@@ -86,41 +93,49 @@ def make_items(examples: list[Example], qrels, config: TrainConfig, rng: random.
     return [g for g in groups if g[2]] if config.loss == "listwise" else groups
 
 
-def validation_loss(scorer, items, config, text) -> float:
-    import torch
-
-    scorer.model.eval()
-    with torch.no_grad():
-        values = [float(loss_of(scorer, b, config.loss, text)) for b in batches(items, config.batch_size)]
-    scorer.model.train()
-    return sum(values) / max(1, len(values))
-
-
 def train(scorer: Any, train_examples: list[Example], validation_examples: list[Example], qrels, text: Callable[[str], str],
           config: TrainConfig, device: str = "cpu", log: Callable[[dict, int], None] | None = None,
           show_progress: bool = True) -> TrainResult:
     """Train ``scorer.model`` in place; returns the curves and costs. ``text(doc_id)`` gives a passage."""
-    import torch
-    from tqdm.auto import tqdm
-
     if config.loss not in LOSSES:
         raise ConfigError(f"train.loss: {config.loss!r} is not one of {', '.join(LOSSES)}")
     rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    params = [p for p in scorer.model.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError("nothing to train: the PEFT method left no trainable parameter (peft=none mode=frozen?)")
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     val_rng = random.Random(config.seed + 1)
     val_items = make_items(validation_examples, qrels, config, val_rng)
     val_items = val_rng.sample(val_items, min(len(val_items), config.validation_groups))
+    items = [make_items(train_examples, qrels, config, rng) for _ in range(config.epochs)]
+    return optimise(scorer, [b for epoch in items for b in batches(epoch, config.batch_size)], val_items,
+                    lambda batch: loss_of(scorer, batch, config.loss, text), config, device, log, show_progress)
+
+
+def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callable[[Any], Any], config: LoopConfig,
+             device: str = "cpu", log: Callable[[dict, int], None] | None = None,
+             show_progress: bool = True) -> TrainResult:
+    """AdamW over ``owner.model``'s trainable parameters, one optimizer step per ``grad_accumulation``
+    micro-batches; validation loss every ``eval_every`` steps with early stopping, and the weights of
+    the best validation loss restored at the end."""
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(config.seed)
+    params = [p for p in owner.model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("nothing to train: the PEFT method left no trainable parameter (peft=none mode=frozen?)")
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") and config.mixed_precision else None
+
+    def validation_loss() -> float:
+        owner.model.eval()
+        with torch.no_grad(), autocast or contextlib.nullcontext():
+            values = [float(loss_fn(b)) for b in batches(val_items, config.batch_size)]
+        owner.model.train()
+        return sum(values) / max(1, len(values))
+
     result, best, stale, started = TrainResult(), float("inf"), 0, time.perf_counter()
     best_state, step = None, 0
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    scorer.model.train()
-    micro = [b for _ in range(config.epochs) for b in batches(make_items(train_examples, qrels, config, rng), config.batch_size)]
+    owner.model.train()
     total = len(micro) // config.grad_accumulation
     if config.max_steps:
         total = min(total, config.max_steps)
@@ -130,7 +145,7 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
         step_loss = 0.0
         for batch in micro[(step - 1) * config.grad_accumulation: step * config.grad_accumulation]:
             with autocast or contextlib.nullcontext():
-                value = loss_of(scorer, batch, config.loss, text) / config.grad_accumulation
+                value = loss_fn(batch) / config.grad_accumulation
             value.backward()
             step_loss += float(value.detach())
         optimizer.step()
@@ -140,13 +155,13 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
         if log:
             log({"train_loss": step_loss}, step)
         if val_items and (step % config.eval_every == 0 or step == total):
-            current = validation_loss(scorer, val_items, config, text)
+            current = validation_loss()
             result.validation.append((step, current))
             if log:
                 log({"validation_loss": current}, step)
             if current < best - 1e-6:
                 best, stale, result.best_step = current, 0, step
-                best_state = {n: p.detach().clone() for n, p in scorer.model.named_parameters() if p.requires_grad}
+                best_state = {n: p.detach().clone() for n, p in owner.model.named_parameters() if p.requires_grad}
             else:
                 stale += 1
                 if stale >= config.patience:
@@ -155,12 +170,11 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
     progress.close()
     if best_state is not None and result.best_step != step:  # keep the weights of the best validation loss
         logger.info("restoring the weights of step %d (best validation loss %.4f)", result.best_step, best)
-        scorer.model.load_state_dict(best_state, strict=False)
-    scorer.model.eval()
+        owner.model.load_state_dict(best_state, strict=False)
+    owner.model.eval()
     result.steps = len(result.losses)
     result.seconds = time.perf_counter() - started
     result.step_seconds = result.seconds / max(1, result.steps)
     result.peak_memory_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda")
                              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
-

@@ -2,8 +2,8 @@
 
 LoRA learns B (d x r) and A (r x d) beside each frozen target weight; after
 training, ``merge`` folds B·A·alpha/r into the weight, so serving costs nothing
-extra. Target-module presets name the seed's placements for BERT-style models;
-any list of module-name suffixes (or peft's "all-linear") works too.
+extra. Target-module presets name the seed's placements for BERT-style encoders
+and for decoder LMs (q_proj, v_proj...: the generator); any list of module-name suffixes (or peft's "all-linear") works too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from harness.hookspecs import hookimpl
 PRESETS = {
     "qv": ["query", "value"],
     "qkvo": ["query", "key", "value", "attention.output.dense"],
+    "all-linear": "all-linear",
+}
+# The same placements in decoder LMs (Llama, SmolLM2, Mistral, Qwen...), whose projections are *_proj.
+DECODER_PRESETS = {
+    "qv": ["q_proj", "v_proj"],
+    "qkvo": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "all-linear": "all-linear",
 }
 
@@ -37,13 +43,14 @@ class LoraConfig:
 class Lora(PeftMethod):
     Config = LoraConfig
 
-    def targets(self) -> Any:
+    def targets(self, model: Any = None) -> Any:
         spec = self.config.target_modules
         if isinstance(spec, str):
             if spec not in PRESETS:
                 raise ConfigError(f"peft=lora: key 'target_modules': unknown preset {spec!r}; "
                                   f"presets: {', '.join(PRESETS)}, or give a list of module names")
-            return PRESETS[spec]
+            decoder = model is not None and _has_module(model, "q_proj")
+            return (DECODER_PRESETS if decoder else PRESETS)[spec]
         return list(spec)
 
     def apply(self, model: Any) -> Any:
@@ -53,7 +60,7 @@ class Lora(PeftMethod):
             raise ConfigError(f"peft=lora: key 'r': must be >= 1, got {self.config.r}")
         heads = [name for name in self.config.head_modules if _has_module(model, name)] if self.config.train_head else []
         config = peft.LoraConfig(r=self.config.r, lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
-                                 target_modules=self.targets(), bias=self.config.bias, modules_to_save=heads or None)
+                                 target_modules=self.targets(model), bias=self.config.bias, modules_to_save=heads or None)
         try:
             return peft.get_peft_model(model, config)
         except ValueError as exc:

@@ -93,9 +93,14 @@ def test_conf_dir_is_the_repositorys():
 
 @pytest.mark.parametrize("option", options("train"))
 def test_every_train_option_composes_and_validates(option):
+    from harness.generator_training import GeneratorTrainConfig
     from harness.registry import build_config
     from harness.training import TrainConfig
 
     cfg = OmegaConf.to_container(compose_with(f"train={option}", "reranker=cross_encoder", "peft=lora"), resolve=True)
+    if cfg["train"].get("part") == "generator":
+        config = build_config(GeneratorTrainConfig, cfg["train"], f"train={option}")
+        assert config.dataset.startswith("halueval-qa/") and config.ratios
+        return
     config = build_config(TrainConfig, cfg["train"], f"train={option}")
     assert config.dataset.startswith("msmarco-passage-mini/") and config.loss in ("listwise", "pointwise", "inbatch")

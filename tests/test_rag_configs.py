@@ -31,3 +31,9 @@ def test_noise_curve_experiment(tmp_path):
     cfg = composed(["experiment=noise_curve"])
     assert cfg.dataset.id == "halueval-qa/test" and cfg.generator.name == "hf" and cfg.noise.name == "random"
     assert cfg.dataset.query_limit == 100 and cfg.retriever.name == "bm25"
+
+
+def test_noise_trained_experiment_trains_the_generator_on_the_train_split():
+    cfg = composed(["experiment=noise_curve_trained"])
+    assert cfg.dataset.id == "halueval-qa/test" and cfg.train.dataset == "halueval-qa/train"
+    assert cfg.train.part == "generator" and cfg.peft.name == "lora" and cfg.experiment_name == "noise_curve"
