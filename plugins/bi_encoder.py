@@ -43,7 +43,7 @@ class BiEncoderReranker(NeuralComponent, Reranker):
         doc_ids = sorted({d for docs in cands.values() for d in docs})
         passages = passage_texts(dataset, doc_ids, self.context.dataset_id)
         encode = lambda ids: {"vectors": self.scorer.encode([passages[d] for d in ids], desc="passages")}
-        vectors = cached_encodings(self.context, self.scorer.identity(), doc_ids,
+        vectors = cached_encodings(self.context, self.encoder_identity(), doc_ids,
                                    [passages[d] for d in doc_ids], encode)["vectors"]
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)

@@ -51,7 +51,7 @@ class DenseRetriever(NeuralComponent, Retriever):
             doc_ids.append(doc.doc_id)
             texts.append(doc.default_text())
         encode = lambda ids: {"vectors": self.scorer.encode(texts, desc="corpus")}
-        return doc_ids, cached_encodings(self.context, self.scorer.identity(), doc_ids, texts, encode)["vectors"]
+        return doc_ids, cached_encodings(self.context, self.encoder_identity(), doc_ids, texts, encode)["vectors"]
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
         doc_ids, vectors = self.corpus_vectors(dataset)

@@ -51,7 +51,7 @@ class LateInteractionReranker(NeuralComponent, Reranker):
             flat = flatten(self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents"))
             return {"vectors": flat["vectors"].half(), "offsets": flat["offsets"]}
 
-        docs = unflatten(cached_encodings(self.context, self.scorer.identity(), doc_ids,
+        docs = unflatten(cached_encodings(self.context, self.encoder_identity(), doc_ids,
                                           [passages[d] for d in doc_ids], encode))
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)

@@ -52,6 +52,10 @@ class NeuralComponent(Component):
                                              seed=self.context.seed)
         return self._scorer
 
+    def encoder_identity(self) -> dict[str, Any]:
+        """Keys cached encodings: the scorer's identity plus a trained or loaded adapter, which changes them."""
+        return {**self.scorer.identity(), "trained": getattr(self, "training_key", None)}
+
     @property
     def model(self) -> Any:
         """The trainable torch module (for PEFT and training)."""

@@ -130,3 +130,17 @@ def test_encodings_are_keyed_by_content_not_dataset_id(tiny, tiny_model, context
     edited.docs_iter = lambda: iter(d._replace(text=d.text + "!") for d in dataset.docs_iter())
     build(context, "retriever", "dense", model=tiny_model).retrieve(edited, tiny.queries)
     assert context.cache.stats["encodings.miss"] == 2  # an edited passage is encoded anew
+
+
+@pytest.mark.parametrize("name", ["bi_encoder", "late_interaction"])
+def test_a_trained_encoder_never_reads_the_untrained_encodings(name, tiny, tiny_model, context, dataset):
+    import torch
+
+    untrained = build(context, "reranker", name, model=tiny_model).rerank(dataset, tiny.queries, tiny.run)
+    trained = build(context, "reranker", name, model=tiny_model)
+    with torch.no_grad():  # what a training stage does: new weights, and a key naming them
+        for p in trained.scorer.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    trained.training_key = "adapter-1"
+    assert trained.rerank(dataset, tiny.queries, tiny.run) != untrained
+    assert context.cache.stats["encodings.miss"] == 2 and not context.cache.stats.get("encodings.hit")
