@@ -3,7 +3,7 @@
 Reads every complete run folder (``metrics.json`` + ``config.yaml``) under an
 experiment folder, groups runs by what is not the ratio (dataset, generator,
 noise kind, gold position, k), and writes ``curves.json`` (points and the
-normalised area under each curve) and ``noise_curve.png``.
+normalised area under each curve) and ``noise_curve.png`` (groups with a single ratio are in the JSON, not the plot).
 """
 
 from __future__ import annotations
@@ -64,30 +64,43 @@ def curves(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def legend_names(groups: list[str]) -> tuple[list[str], str]:
+    """Short names (each group's words not shared by every group) and the shared words, for the title."""
+    parts = [group.split(" | ") for group in groups]
+    width = max(len(p) for p in parts)
+    parts = [p + [""] * (width - len(p)) for p in parts]
+    shared_words = [set.intersection(*(set(p[i].split()) for p in parts)) for i in range(width)]
+    rest = [[" ".join(t for t in p[i].split() if t not in shared_words[i]) for i in range(width)] for p in parts]
+    varies = [any(r[i] for r in rest) for i in range(width)]  # an empty varying part is the base (e.g. no adapter)
+    names = [" | ".join((r[i] or "base") for i in range(width) if varies[i]) or "base" for r in rest]
+    title = " | ".join(" ".join(t for t in parts[0][i].split() if t in shared_words[i]) for i in range(width))
+    return names, title
+
+
 def plot(found: dict[str, Any], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    parts = [group.split(" | ") for group in found]
-    varying = [i for i in range(len(parts[0])) if len({tuple(p[i:i + 1]) for p in parts}) > 1] or [len(parts[0]) - 1]
-    shared = [part for i, part in enumerate(parts[0]) if i not in varying]
-    fig, axes = plt.subplots(1, len(RATES), figsize=(5 * len(RATES), 4), sharey=True)
+    found = {group: data for group, data in found.items() if len(data["points"]) > 1} or found  # a curve needs two ratios
+    names, title = legend_names(list(found))
+    fig, axes = plt.subplots(1, len(RATES), figsize=(5 * len(RATES), 4 + 0.3 * len(found)), sharey=True)
     for ax, metric in zip(axes, RATES):
-        for (group, data), split in zip(found.items(), parts):
+        for data, name in zip(found.values(), names):
             xs = [p["ratio"] for p in data["points"]]
-            name = " | ".join(split[i] for i in varying if i < len(split))
-            ax.plot(xs, [p[metric] for p in data["points"]], marker="o",
-                    label=f"{name} (area {data['area'][metric]:.3f})")
+            ax.plot(xs, [p[metric] for p in data["points"]], marker="o", label=name)
         ax.set_title(metric.removeprefix("rag_"))
         ax.set_xlabel("noise ratio rho")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0].set_ylabel("share of questions")
-    fig.suptitle(" | ".join(shared), fontsize=9)
-    fig.tight_layout()
+    areas = [", ".join(f"{m.removeprefix('rag_')} {data['area'][m]:.3f}" for m in RATES) for data in found.values()]
+    handles = axes[0].get_lines()
+    fig.legend(handles, [f"{n}  (areas: {a})" for n, a in zip(names, areas)], loc="lower center", fontsize=8,
+               ncol=1, frameon=False)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.055 * len(found), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

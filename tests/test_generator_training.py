@@ -158,3 +158,26 @@ def test_generator_training_needs_a_generator(setup):
     cfg["generator"] = None
     with pytest.raises(ConfigError, match="needs a generator"):
         run_experiment(cfg)
+
+
+def test_noise_curves_keep_the_noise_trained_generator_apart():
+    from harness.noise_curve import trained_label
+
+    base = {"generator": {"name": "hf"}, "peft": None}
+    trained = {**base, "peft": {"name": "lora"}, "train": {"part": "generator", "noise": "random",
+                                                          "dataset": "halueval-qa/train"}}
+    assert trained_label(base) == ""
+    assert trained_label(trained) == " + lora noise-trained (random noise, halueval-qa/train)"
+    assert "adapter /a" in trained_label({**base, "peft": {"name": "lora"}, "adapter": "/a"})
+    reranker_trained = {**base, "train": {"part": "reranker"}}
+    assert trained_label(reranker_trained) == ""
+
+
+def test_plot_legend_names_only_what_differs():
+    from harness.noise_curve import legend_names
+
+    groups = ["ds | lm | noise=random gold=first k=5", "ds | lm + lora noise-trained | noise=random gold=first k=5",
+              "ds | lm + lora noise-trained | noise=hard gold=first k=5"]
+    names, title = legend_names(groups)
+    assert names == ["base | noise=random", "+ lora noise-trained | noise=random", "+ lora noise-trained | noise=hard"]
+    assert title == "ds | lm | gold=first k=5"
