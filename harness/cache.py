@@ -32,7 +32,8 @@ def code_version(obj: Any) -> str:
     import harness
 
     try:
-        source = Path(inspect.getfile(obj if inspect.isclass(obj) or inspect.ismodule(obj) else type(obj)))
+        defines = inspect.isclass(obj) or inspect.ismodule(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)
+        source = Path(inspect.getfile(obj if defines else type(obj)))
         digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     except (TypeError, OSError):
         digest = "unknown"

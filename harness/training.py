@@ -67,22 +67,27 @@ def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def loss_of(scorer: Any, batch: Sequence[Any], loss: str, text: Callable[[str], str]):
+    """The batch's loss; scores are multiplied by the scorer's ``loss_scale`` first (a softmax
+    temperature: a cosine in [-1, 1] is too flat for a softmax, so cosine scorers use 20, as
+    sentence-transformers' MultipleNegativesRankingLoss does)."""
     import torch
     import torch.nn.functional as F
 
+    scale = float(getattr(scorer, "loss_scale", 1.0))
+
     if loss == "pointwise":
-        scores = scorer.score([q for q, _, _ in batch], [text(d) for _, d, _ in batch])
+        scores = scale * scorer.score([q for q, _, _ in batch], [text(d) for _, d, _ in batch])
         labels = torch.tensor([y for _, _, y in batch], dtype=scores.dtype, device=scores.device)
         return F.binary_cross_entropy_with_logits(scores, labels)
     if loss == "listwise":
         width = 1 + min(len(neg) for _, _, neg in batch)
         queries = [q for q, _, _ in batch for _ in range(width)]
         passages = [text(d) for _, pos, neg in batch for d in [pos, *neg[: width - 1]]]
-        scores = scorer.score(queries, passages).view(len(batch), width)
+        scores = scale * scorer.score(queries, passages).view(len(batch), width)
         return F.cross_entropy(scores, torch.zeros(len(batch), dtype=torch.long, device=scores.device))
     if not hasattr(scorer, "score_in_batch"):
         raise ConfigError(f"train.loss=inbatch needs a bi-encoder-style scorer; {type(scorer).__name__} has no score_in_batch")
-    scores = scorer.score_in_batch([q for q, _, _ in batch], [text(p) for _, p, _ in batch])
+    scores = scale * scorer.score_in_batch([q for q, _, _ in batch], [text(p) for _, p, _ in batch])
     return F.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
 
 

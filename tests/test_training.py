@@ -105,3 +105,22 @@ def test_the_best_validation_weights_are_restored():
     assert result.validation[-1][1] > result.validation[0][1] and result.best_step < result.steps
     best = snapshots[result.best_step]
     assert all(torch.equal(p, best[n]) for n, p in scorer.model.named_parameters())
+
+
+def test_a_cosine_scorer_s_loss_scale_sharpens_the_softmax():
+    import torch
+
+    scorer = TinyCrossEncoder()
+    batch = [("manhattan project", "p1", ["p2", "p3", "p4"])]
+    with torch.no_grad():
+        flat = float(loss_of(scorer, batch, "listwise", PASSAGES.get))
+        scorer.loss_scale = 20.0
+        sharp = float(loss_of(scorer, batch, "listwise", PASSAGES.get))
+        scores = 20.0 * scorer.score(["manhattan project"] * 4, [PASSAGES[d] for d in ["p1", "p2", "p3", "p4"]])
+    assert sharp == pytest.approx(float(torch.nn.functional.cross_entropy(scores[None], torch.tensor([0])))) != flat
+
+
+def test_the_training_code_is_part_of_cache_keys():
+    from harness.cache import code_version
+
+    assert not code_version(train).endswith(":unknown") and code_version(train) == code_version(loss_of)

@@ -21,6 +21,8 @@ class BiEncoder(NeuralScorer):
         self.pooling, self.similarity = pooling, similarity
         self.query_max_length, self.passage_max_length = query_max_length, passage_max_length
         self.model = load_model(model, self.device, self.dtype, seed=self.seed)
+        # Training's softmax temperature (harness.training.loss_of): cosines are too flat for a softmax.
+        self.loss_scale = 20.0 if similarity == "cosine" else 1.0
 
     def identity(self) -> dict[str, Any]:
         # Not the similarity: cosine and dot runs share the same passage vectors.
