@@ -76,7 +76,9 @@ def plot(bars: dict, path: Path) -> None:
         ax.set_ylim(0.3, 0.7)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("nDCG@10 (rerank BM25 top-100)")
-    axes[1].legend(fontsize=8, loc="upper right")
+    labelled = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
+    if labelled:
+        axes[-1].legend(labelled.values(), labelled.keys(), fontsize=8, loc="upper right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
