@@ -78,8 +78,9 @@ def plot(bars: dict, path: Path) -> None:
     axes[0].set_ylabel("nDCG@10 (rerank BM25 top-100)")
     labelled = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
     if labelled:
-        axes[-1].legend(labelled.values(), labelled.keys(), fontsize=8, loc="upper right")
-    fig.tight_layout()
+        fig.legend(labelled.values(), labelled.keys(), fontsize=8, loc="lower center", ncol=len(labelled),
+                   frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
