@@ -181,3 +181,21 @@ def test_plot_legend_names_only_what_differs():
     names, title = legend_names(groups)
     assert names == ["base | noise=random", "+ lora noise-trained | noise=random", "+ lora noise-trained | noise=hard"]
     assert title == "ds | lm | gold=first k=5"
+
+
+def test_hard_noise_training_ranks_the_training_questions_with_the_first_stage(setup, monkeypatch):
+    import harness.generator_training as gt
+
+    root, data, lm = setup
+    seen = {}
+    original = gt.build_items
+
+    def spy(queries, config, epoch, make_noise, rankings, *rest):
+        seen.update(rankings)
+        return original(queries, config, epoch, make_noise, rankings, *rest)
+
+    monkeypatch.setattr(gt, "build_items", spy)
+    result = run_experiment(train_config(root, data, lm, noise="hard", seed=1))
+    assert result.metrics["train_steps"] == 2
+    # BM25 ranked every training question's corpus; hard noise draws from those rankings
+    assert set(seen) == {item["id"] for item in ITEMS} and all(len(v) > 1 for v in seen.values())
