@@ -47,7 +47,7 @@ def plot(points: dict, x: str, metric: str, title: str, out: Path, log_x: bool) 
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for label, values in sorted(points.items()):
+    for label, values in sorted(points.items(), key=lambda item: series_order(item[0])):
         xs = [p[0] for p in values]
         ax.plot(xs if all(isinstance(v, float) for v in xs) else [str(v) for v in xs], [p[1] for p in values],
                 marker="o", label=label)
@@ -66,6 +66,14 @@ def plot(points: dict, x: str, metric: str, title: str, out: Path, log_x: bool) 
     return out
 
 
+def series_order(label: str) -> tuple:
+    """Numeric labels (ranks) in numeric order, then the rest alphabetically."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def run(args) -> int:
     from harness_plugins.mlflow_tracker import default_tracking_uri
 
@@ -73,7 +81,7 @@ def run(args) -> int:
     points = sweep_points(uri, args.experiment, args.x, args.metric, args.series)
     out = Path(args.out or Path(args.results_dir) / args.experiment / f"{args.metric.replace('@', '_at_')}_vs_{args.x}.png")
     plot(points, args.x, args.metric, f"{args.experiment}: {args.metric} vs {args.x}", out, args.log_x)
-    for label, values in sorted(points.items()):
+    for label, values in sorted(points.items(), key=lambda item: series_order(item[0])):
         print(f"{label}: " + ", ".join(f"{x}={y:.4f}" for x, y in values))
     print(f"plot: {out}")
     return 0

@@ -142,3 +142,9 @@ def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):
     [folder] = (tmp_path / "r" / "default").iterdir()
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["retrieved"] == pytest.approx((3 + 2 + 2 + 1) / 4)  # documents per judged query in RUN
+
+
+def test_plot_series_sort_ranks_numerically():
+    from harness.sweep_plot import series_order
+
+    assert sorted(["16", "2", "qv", "1", "64", "all-linear"], key=series_order) == ["1", "2", "16", "64", "all-linear", "qv"]
