@@ -26,9 +26,11 @@ from harness import datasets
 from harness.cache import code_version
 from harness.components import option
 from harness.errors import ConfigError, DataError
-from harness.peft_artifacts import count_parameters, save_adapter
+from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
+from harness.train_stage import serve, training_info
 from harness.training import LoopConfig, batches, optimise
+from harness.training_data import split_by_query
 
 logger = logging.getLogger(__name__)
 IGNORE = -100  # label of prompt and padding tokens: no loss
@@ -54,16 +56,6 @@ class Item:
     prompt: str
     target: str
     noise_ratio: float
-
-
-def split_questions(queries: Sequence[Any], fraction: float, seed: int) -> tuple[list, list]:
-    """(train, validation) by a seeded shuffle of query ids: early stopping never sees a training question."""
-    order = sorted(queries, key=lambda q: q.query_id)
-    random.Random(seed).shuffle(order)
-    n_val = max(1, int(round(len(order) * fraction))) if fraction > 0 else 0
-    if n_val >= len(order):
-        raise DataError(f"train.validation_fraction={fraction} leaves no training question of {len(order)}")
-    return order[n_val:], order[:n_val]
 
 
 def build_items(queries: Sequence[Any], config: GeneratorTrainConfig, epoch: int, make_noise: Callable,
@@ -107,13 +99,13 @@ def answer_loss(model: Any, pad_id: int, batch: Sequence[tuple[list[int], list[i
     return model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
 
 
-def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_noise: Callable,
-        rank: Callable[[Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None]) -> dict:
+def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_noise: Callable[[dict], Any],
+        rank: Callable[[str, Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None]) -> dict:
     """Train the generator (or load its adapter from the stage cache); leaves ``generator.model`` trained.
 
-    ``make_noise(ratio, position, seed)`` builds a noise injector of ``train.noise``;
-    ``rank(dataset, queries)`` runs the experiment's first stage on the training
-    questions (only called for noise kinds that draw from a ranking).
+    ``make_noise(values)`` builds a noise injector from its config values (name
+    ``train.noise``); ``rank(dataset_id, dataset, queries)`` runs the experiment's
+    first stage on the training questions (only for noise kinds that draw from a ranking).
     """
     from harness.peft_artifacts import load_adapter
 
@@ -144,14 +136,10 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
         micro = batches(train_items, config.batch_size)
         result = optimise(generator, micro, val_items, lambda b: answer_loss(generator.model, pad_id, b), config,
                           str(next(generator.model.parameters()).device), log, ctx.show_progress)
-        trained, total = count_parameters(generator.model)
         save_adapter(generator.model, folder / "adapter", method=peft_method.name,
                      config=dataclasses.asdict(peft_method.config), backbone=_backbone(generator),
                      extra={"train": dataclasses.asdict(config), "part": "generator"})
-        info = {"trainable_parameters": trained, "total_parameters": total, "trainable_share": trained / total,
-                "train_seconds": result.seconds, "train_step_seconds": result.step_seconds,
-                "train_steps": result.steps, "best_step": result.best_step, "peak_memory_mb": result.peak_memory_mb,
-                "train_items": len(train_items), **counts, "losses": result.losses, "validation": result.validation}
+        info = {**training_info(generator.model, result), "train_items": len(train_items), **counts}
         (folder / "training.json").write_text(json.dumps(info))
         trained_here["model"] = generator.model
 
@@ -159,17 +147,8 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
     if "model" not in trained_here:
         generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
         logger.info("loaded the trained generator adapter from the stage cache (%s)", folder.name[:12])
-    finish(generator, peft_method, folder.name, folder / "adapter")
+    serve(generator, generator, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
-
-
-def finish(generator: Any, peft_method: Any, key: str, adapter_folder: Path | None) -> None:
-    """Merge for serving where the method allows, and key the answers' cache by the adapter."""
-    if getattr(peft_method.config, "merge", True):
-        generator.model = peft_method.merge(generator.model)
-    generator.model.eval()
-    generator.training_key = key
-    generator.adapter_folder = adapter_folder
 
 
 def _backbone(generator: Any) -> str:
@@ -188,11 +167,12 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
     positives = {qid: {d for d, rel in rels.items() if rel > 0} for qid, rels in qrels.items()}
     rankings: dict[str, list[str]] = {}
     if config.noise != "random":  # hard (and counterfactual's fallback) draw from the first stage's ranking
-        run = rank(dataset, usable)
+        run = rank(config.dataset, dataset, usable)
         rankings = {qid: sorted(docs, key=lambda d: -docs[d]) for qid, docs in run.items()}
     store = dataset.docs_store()
     text = lambda doc_id: store.get(doc_id).default_text()  # noqa: E731
-    train_q, val_q = split_questions(usable, config.validation_fraction, config.seed)
+    split = split_by_query(usable, config.validation_fraction, config.seed)  # query-disjoint, seeded
+    train_q, val_q = split.train, split.validation
     tokenizer = generator.tokenizer
     counts = {"train_questions": len(train_q), "validation_questions": len(val_q), "too_long": 0}
 
@@ -210,7 +190,8 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
 
     def noise(ratio: float, position: str, seed: int) -> Any:  # one prepared injector per setting
         if (ratio, position, seed) not in injectors:
-            injector = make_noise(ratio, position, seed)
+            injector = make_noise({"name": config.noise, "k": config.k, "ratio": ratio, "gold_position": position,
+                                   "seed": seed})
             if getattr(injector, "needs_corpus", False):
                 injector.prepare(corpus_ids)
             injectors[ratio, position, seed] = injector

@@ -93,10 +93,10 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
         if part == "generator":
-            training = _prepare_generator(config, registry, context, rag.generator, peft, tracked, tracker)
+            trained, training = rag.generator, _prepare_generator(config, registry, context, rag.generator, peft,
+                                                                  tracked, tracker)
         else:
-            training = _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
-        trained = rag.generator if part == "generator" else reranker
+            trained, training = reranker, _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
         result = _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag, training,
                           trained)
         tracked.log_metrics(result.metrics)
@@ -150,13 +150,11 @@ def _prepare_generator(config, registry, context, generator, peft, tracked, trac
         train_stage.load_saved_generator(generator, peft, config["adapter"], _tracking_uri(tracker))
         return {}
 
-    def make_noise(ratio: float, position: str, seed: int):
-        values = {"name": train.get("noise", "random"), "k": train.get("k", 5), "ratio": ratio,
-                  "gold_position": position, "seed": seed}
+    def make_noise(values: dict):
         return registry.create("noise", values, context, where=f"train.noise={values['name']}")
 
-    def rank(dataset, queries):  # the experiment's first stage, on the training split's own corpus
-        own = dataclasses.replace(context, dataset_id=train.get("dataset", ""))
+    def rank(dataset_id: str, dataset, queries):  # the experiment's first stage, on the training split's corpus
+        own = dataclasses.replace(context, dataset_id=dataset_id)
         retriever = registry.create("retriever", config["retriever"], own, where="retriever (training questions)")
         return stages.first_stage(retriever, dataset, queries)[0]
 

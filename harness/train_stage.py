@@ -9,6 +9,7 @@ also copied into the run folder, hence into MLflow: loadable by path or run id.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import shutil
@@ -70,62 +71,63 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
                     peft_method.name, config.dataset, len(split.train), len(split.validation))
         result = train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
                        ctx.show_progress)
-        trained, total = count_parameters(scorer.model)
         save_adapter(scorer.model, folder / "adapter", method=peft_method.name,
                      config=dataclasses.asdict(peft_method.config), backbone=str(reranker.config.model or "packaged-minilm"),
                      extra={"train": dataclasses.asdict(config)})
-        info = {"trainable_parameters": trained, "total_parameters": total, "trainable_share": trained / total,
-                "train_seconds": result.seconds, "train_step_seconds": result.step_seconds, "train_steps": result.steps,
-                "best_step": result.best_step, "peak_memory_mb": result.peak_memory_mb,
-                "losses": result.losses, "validation": result.validation}
-        (folder / "training.json").write_text(json.dumps(info))
+        (folder / "training.json").write_text(json.dumps(training_info(scorer.model, result)))
         trained_here["model"] = scorer.model
 
     folder = ctx.cache.directory("adapter", payload, build)
     if "model" not in trained_here:
         scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
-    info = json.loads((folder / "training.json").read_text())
+    serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
+    return json.loads((folder / "training.json").read_text())
+
+
+def training_info(model: Any, result: Any) -> dict[str, Any]:
+    """What a training records in ``training.json`` and the run's metrics: parameters, costs, curves."""
+    trained, total = count_parameters(model)
+    return {"trainable_parameters": trained, "total_parameters": total, "trainable_share": trained / total,
+            "train_seconds": result.seconds, "train_step_seconds": result.step_seconds, "train_steps": result.steps,
+            "best_step": result.best_step, "peak_memory_mb": result.peak_memory_mb,
+            "losses": result.losses, "validation": result.validation}
+
+
+def serve(holder: Any, owner: Any, peft_method: Any, key: str, adapter_folder: Path | None) -> None:
+    """After training or loading: merge ``holder.model`` for serving where the method allows, eval mode,
+    and key ``owner``'s cached outputs by the adapter (``adapter_folder`` is copied into the run)."""
     if getattr(peft_method.config, "merge", True):
-        scorer.model = peft_method.merge(scorer.model)
-    scorer.model.eval()
-    reranker.training_key = folder.name
-    reranker.adapter_folder = folder / "adapter"
-    return info
+        holder.model = peft_method.merge(holder.model)
+    holder.model.eval()
+    owner.training_key = key
+    owner.adapter_folder = adapter_folder
 
 
 def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
     """Put a saved adapter (a folder, or an MLflow run id whose artifacts hold one) onto the reranker."""
+    _load_saved(trainable_scorer(reranker), reranker, peft_method, source, tracking_uri)
+
+
+def load_saved_generator(generator: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
+    """Put a saved generator adapter (folder or MLflow run id) onto the generator's model."""
+    generator.load()
+    _load_saved(generator, generator, peft_method, source, tracking_uri)
+
+
+def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking_uri: str | None) -> None:
     folder = resolve_adapter(source, tracking_uri)
     meta = read_metadata(folder)
     if meta["method"] != peft_method.name:
         raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
                           f"is configured; add peft={meta['method']}")
-    scorer = trainable_scorer(reranker)
-    apply = lambda model, m: build_method(peft_method, m).apply(model)  # noqa: E731
-    scorer.model = load_adapter(scorer.model, folder, apply)
-    scorer.model = peft_method.merge(scorer.model)
-    scorer.model.eval()
-    reranker.training_key = meta["sha256"]
+    holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m).apply(model))
+    serve(holder, owner, peft_method, meta["sha256"], None)
 
 
 def adapter_part(source: str, tracking_uri: str | None = None) -> str:
     """What a saved adapter was trained for: ``reranker`` (older adapters say nothing) or ``generator``."""
     return read_metadata(resolve_adapter(source, tracking_uri)).get("part", "reranker")
-
-
-def load_saved_generator(generator: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
-    """Put a saved generator adapter (folder or MLflow run id) onto the generator's model."""
-    from harness.generator_training import finish
-
-    folder = resolve_adapter(source, tracking_uri)
-    meta = read_metadata(folder)
-    if meta["method"] != peft_method.name:
-        raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
-                          f"is configured; add peft={meta['method']}")
-    generator.load()
-    generator.model = load_adapter(generator.model, folder, lambda model, m: build_method(peft_method, m).apply(model))
-    finish(generator, peft_method, meta["sha256"], None)
 
 
 def build_method(peft_method: Any, meta: dict) -> Any:
@@ -136,6 +138,7 @@ def build_method(peft_method: Any, meta: dict) -> Any:
     return method
 
 
+@functools.lru_cache(maxsize=32)  # a run's part is read first, then its adapter: one download
 def resolve_adapter(source: str, tracking_uri: str | None = None) -> Path:
     """A folder as is; a 32-hex MLflow run id: its ``adapter`` artifacts, from ``tracking_uri``."""
     path = Path(source).expanduser()

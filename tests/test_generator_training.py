@@ -8,26 +8,17 @@ import pytest
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError, HarnessError
-from harness.generator_training import (IGNORE, GeneratorTrainConfig, answer_loss, build_items, split_questions,
-                                        tokenize_item)
+from harness.generator_training import IGNORE, GeneratorTrainConfig, answer_loss, build_items, tokenize_item
 from harness.pipeline import run_experiment
 from harness.training import optimise
+from harness.training_data import split_by_query
 from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
 from harness_plugins.lora import Lora, LoraConfig
 from harness_plugins.noise import RandomNoise, NoiseConfig
 
-from .rag_fixtures import tiny_causal_lm
-from .test_rag_pipeline import ITEMS, config as rag_config
+from .test_rag_pipeline import ITEMS, config as rag_config, setup  # noqa: F401 (setup: the QA file and tiny LM)
 
 ABSTAIN = "i cannot answer"
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen-train")
-    data = root / "qa.jsonl"
-    data.write_text("".join(json.dumps(item) + "\n" for item in ITEMS))
-    return root, data, tiny_causal_lm(root / "lm")
 
 
 def generator(lm, tmp_path):
@@ -81,9 +72,10 @@ def test_only_the_answer_and_end_of_turn_are_learnt(setup, tmp_path):
 
 
 def test_split_is_question_disjoint_and_seeded():
-    train, val = split_questions(questions(), 0.25, seed=0)
+    split = split_by_query(questions(), 0.25, seed=0)  # the rerankers' split serves the generator too
+    train, val = split.train, split.validation
     assert len(val) == 1 and not {q.query_id for q in train} & {q.query_id for q in val}
-    assert [q.query_id for q in split_questions(questions(), 0.25, seed=0)[1]] == [q.query_id for q in val]
+    assert [q.query_id for q in split_by_query(questions(), 0.25, seed=0).validation] == [q.query_id for q in val]
 
 
 def test_lora_on_a_decoder_targets_q_and_v_and_one_step_lowers_the_loss(setup, tmp_path):
