@@ -7,7 +7,8 @@ passages) to be held in memory, so the docstore is a dict.
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable
 
 from ir_datasets.formats import BaseDocs, BaseQrels, BaseQueries, GenericDoc, TrecQrel
 from ir_datasets.indices import Docstore
@@ -18,10 +19,15 @@ QRELS_DEFS = {1: "gold evidence passage", 0: "distractor or counterfactual passa
 
 
 class _Loaded:
-    """Parses on first access and remembers the result."""
+    """Parses on first access and remembers the result.
 
-    def __init__(self, load: Callable[[], QACollection]):
+    ``harness_data_files`` names the files ``load`` reads, so that cache keys
+    hold their content digest (``harness.digests``).
+    """
+
+    def __init__(self, load: Callable[[], QACollection], files: Iterable[Path] = ()):
         self._load, self._value = load, None
+        self.harness_data_files = tuple(Path(f) for f in files)
 
     def __call__(self) -> QACollection:
         if self._value is None:
@@ -96,9 +102,9 @@ class QAQrels(BaseQrels):
         return TrecQrel
 
 
-def qa_dataset(load: Callable[[], QACollection]):
-    """An ir_datasets Dataset (docs, queries, qrels) over the collection ``load`` returns."""
+def qa_dataset(load: Callable[[], QACollection], files: Iterable[Path] = ()):
+    """An ir_datasets Dataset (docs, queries, qrels) over the collection ``load`` returns from ``files``."""
     from ir_datasets.datasets.base import Dataset
 
-    loaded = _Loaded(load)
+    loaded = _Loaded(load, files)
     return Dataset(QADocs(loaded), QAQueries(loaded), QAQrels(loaded))
