@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
 KEY_FILE = "cache-key.json"
 VALUE_FILE = "value.json"
 QUARANTINE = ".quarantine"
@@ -122,6 +123,10 @@ class StageCache:
     # -- reading -------------------------------------------------------------
 
     def _read_cached(self, stage: str, final: Path, read: Callable[[Path], T]) -> Any:
+        try:
+            seen = final.stat().st_ino
+        except FileNotFoundError:  # quarantined by another job just now
+            return _ABSENT
         problem = verify_entry(final)
         if not problem:
             try:
@@ -129,10 +134,11 @@ class StageCache:
             except Exception as exc:  # a verified file its reader cannot parse: recompute, never serve
                 problem = f"unreadable: {type(exc).__name__}: {exc}"
         self.stats[f"{stage}.corrupt"] += 1
-        self._quarantine(final, problem)
+        self._quarantine(final, problem, seen)
         return _ABSENT
 
-    def _quarantine(self, final: Path, problem: str) -> None:
+    def _quarantine(self, final: Path, problem: str, seen: int | None = None) -> None:
+        """Move the entry ``final`` (the folder whose inode was ``seen`` when it was found bad) aside."""
         folder = self._inside(self.root / QUARANTINE)
         folder.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkdtemp(dir=folder, prefix=f"{final.parent.name}-{final.name[:16]}-"))
@@ -142,6 +148,11 @@ class StageCache:
             os.rename(self._inside(final), target)  # onto the empty folder mkdtemp made: atomic
         except FileNotFoundError:  # another job moved it first
             target.rmdir()
+        else:
+            if seen is not None and target.stat().st_ino != seen:  # another job had replaced it meanwhile
+                with contextlib.suppress(OSError):
+                    os.rename(target, final)
+                return
         logger.warning("cache entry %s failed verification (%s): moved to %s; recomputing it", final, problem, target)
 
     # -- writing -------------------------------------------------------------
@@ -189,11 +200,15 @@ class StageCache:
             except OSError:
                 if not final.is_dir():
                     raise
+            try:
+                seen = final.stat().st_ino
+            except FileNotFoundError:  # quarantined by another job meanwhile: try again
+                continue
             problem = verify_entry(final)
             if not problem:
                 logger.info("cache: another job wrote %s first; using its entry", final)
                 return
-            self._quarantine(final, problem)
+            self._quarantine(final, problem, seen)
         raise OSError(f"cache: could not publish {final}: other jobs keep replacing it")
 
     def _discard(self, final: Path) -> None:
@@ -210,6 +225,7 @@ class StageCache:
             if str(stage_folder) in _swept:
                 return
             _swept.add(str(stage_folder))
+        # Other jobs' files come and go meanwhile: each check tolerates a file that just vanished.
         for leftover in stage_folder.glob(f"{TMP_PREFIX}*"):
             if leftover.name.endswith(PARTIAL_SUFFIX):  # a writer killed while taking its lock
                 if _age(leftover) > STALE_SECONDS:
@@ -265,7 +281,7 @@ def entry_files(folder: Path) -> list[str]:
 def write_manifest(folder: Path) -> None:
     files = {rel: {"sha256": sha256_file(folder / rel), "size": (folder / rel).stat().st_size}
              for rel in entry_files(folder)}
-    (folder / MANIFEST).write_text(json.dumps({"version": 1, "files": files}, indent=1, sort_keys=True))
+    (folder / MANIFEST).write_text(json.dumps({"version": MANIFEST_VERSION, "files": files}, indent=1, sort_keys=True))
 
 
 def verify_entry(folder: Path) -> str:
@@ -305,8 +321,10 @@ def _manifest(folder: Path) -> dict | str:
     if not path.is_file():
         return "no manifest.json (incomplete, or written by an older harness)"
     try:
-        files = json.loads(path.read_text(encoding="utf-8"))["files"]
-        if all(isinstance(v["sha256"], str) and isinstance(v["size"], int) for v in files.values()):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if manifest["version"] == MANIFEST_VERSION and all(
+                isinstance(v["sha256"], str) and isinstance(v["size"], int) for v in files.values()):
             return files
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
@@ -325,10 +343,13 @@ def _signature(folder: Path, files: list[str]) -> tuple:
     return tuple((rel, s.st_size, s.st_mtime_ns, s.st_ino) for rel, s in stats)
 
 
-def _age(folder: Path) -> float:
-    """Seconds since anything in ``folder`` last changed."""
-    paths = [folder, *folder.rglob("*")] if folder.is_dir() else [folder]
-    newest = max((p.stat().st_mtime for p in paths), default=0.0)
+def _age(path: Path) -> float:
+    """Seconds since anything in ``path`` last changed (0 when it vanished meanwhile: another job's)."""
+    try:
+        paths = [path, *path.rglob("*")] if path.is_dir() else [path]
+        newest = max(p.stat().st_mtime for p in paths)
+    except FileNotFoundError:
+        return 0.0
     return time.time() - newest
 
 

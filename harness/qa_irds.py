@@ -19,20 +19,27 @@ QRELS_DEFS = {1: "gold evidence passage", 0: "distractor or counterfactual passa
 
 
 class _Loaded:
-    """Parses on first access and remembers the result.
+    """Parses on first access and remembers the result while its files are unchanged.
 
     ``harness_data_files`` names the files ``load`` reads, so that cache keys
-    hold their content digest (``harness.digests``).
+    hold their content digest (``harness.digests``); an edited file is parsed
+    again, so what a stage reads always matches the digest in its key.
     """
 
     def __init__(self, load: Callable[[], QACollection], files: Iterable[Path] = ()):
-        self._load, self._value = load, None
+        self._load, self._value, self._parsed = load, None, None
         self.harness_data_files = tuple(Path(f) for f in files)
 
     def __call__(self) -> QACollection:
-        if self._value is None:
-            self._value = self._load()
+        current = self._contents()
+        if self._value is None or current != self._parsed:
+            self._value, self._parsed = self._load(), current
         return self._value
+
+    def _contents(self) -> tuple:
+        from harness.digests import path_digest
+
+        return tuple(path_digest(f) for f in self.harness_data_files)
 
 
 class DictDocstore(Docstore):
