@@ -28,7 +28,7 @@ from harness.components import option
 from harness.errors import ConfigError, DataError
 from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
-from harness.train_stage import serve, training_info
+from harness.train_stage import serve, training_data_identity, training_info
 from harness.training import LoopConfig, batches, optimise
 from harness.training_data import split_by_query
 
@@ -100,12 +100,14 @@ def answer_loss(model: Any, pad_id: int, batch: Sequence[tuple[list[int], list[i
 
 
 def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_noise: Callable[[dict], Any],
-        rank: Callable[[str, Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None]) -> dict:
+        rank: Callable[[str, Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None],
+        ranker: Any = None) -> dict:
     """Train the generator (or load its adapter from the stage cache); leaves ``generator.model`` trained.
 
     ``make_noise(values)`` builds a noise injector from its config values (name
     ``train.noise``); ``rank(dataset_id, dataset, queries)`` runs the experiment's
-    first stage on the training questions (only for noise kinds that draw from a ranking).
+    first stage on the training questions (only for noise kinds that draw from a ranking);
+    ``ranker`` identifies that first stage (its config) in the adapter's cache key.
     """
     from harness.peft_artifacts import load_adapter
 
@@ -122,7 +124,8 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
                "generator_code": code_version(type(generator)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": [code_version(optimise), code_version(fit)],
-               "data_root": ctx.data_root}
+               "data": training_data_identity(config.dataset, pm, ctx),
+               "ranker": ranker if config.noise != "random" else None}  # hard noise draws from its ranking
     trained_here: dict[str, Any] = {}
 
     def build(folder: Path) -> None:

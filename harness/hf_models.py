@@ -37,16 +37,19 @@ def resolve(model: Optional[str], gguf_file: Optional[str]) -> tuple[str, Option
 
 
 def source_identity(model: Optional[str], gguf_file: Optional[str]) -> dict[str, Any]:
-    """What identifies the weights: the id/path and, for local files, size and mtime."""
+    """What identifies the weights: local files by content (a GGUF file, or a folder's weight, config
+    and tokenizer files), a hub id by its name and its local snapshot's content."""
     import transformers
 
+    from harness.digests import file_digest
+    from harness.neural.models import model_fingerprint
+
     name, gguf = resolve(model, gguf_file)
-    identity: dict[str, Any] = {"model": name, "gguf_file": gguf, "transformers": transformers.__version__}
+    identity: dict[str, Any] = {"gguf_file": gguf, "transformers": transformers.__version__}
     local = Path(name) / gguf if gguf else Path(name)
-    if local.exists():
-        stat = local.stat()
-        identity["file"] = [str(local.resolve()), stat.st_size, stat.st_mtime_ns]
-    return identity
+    if gguf and local.is_file():
+        return {**identity, "content": file_digest(local)}
+    return {**identity, **model_fingerprint(name)}
 
 
 def _convert_gguf(name: str, gguf: str, folder: Path) -> None:
@@ -72,8 +75,9 @@ def load_causal_lm(model: Optional[str], gguf_file: Optional[str], dtype: str, c
 
     name, gguf = resolve(model, gguf_file)
     if gguf:
+        source = name
         payload = source_identity(model, gguf_file)
-        name = str(context.cache.directory("hf-model", payload, lambda tmp: _convert_gguf(payload["model"], gguf, tmp)))
+        name = str(context.cache.directory("hf-model", payload, lambda tmp: _convert_gguf(source, gguf, tmp)))
     device = pick_device(context.device)
     torch_dtype = pick_dtype(dtype, device, where="generator: key 'dtype'")
     try:

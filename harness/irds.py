@@ -9,13 +9,13 @@ written under ``IR_DATASETS_HOME`` rather than beside read-only source data.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 from pathlib import Path
 
 from ir_datasets.formats import GenericScoredDoc, TrecQrel, TrecQrels, TrecScoredDocs, TsvDocs
 from ir_datasets.util import BaseDownload, home_path
 
+from harness.digests import file_digest
 from harness.errors import DataError
 from harness.trec_io import parse_qrels, parse_run
 
@@ -67,9 +67,9 @@ class CachedTsvDocs(TsvDocs):
     """TSV docs whose lookup store lives under IR_DATASETS_HOME.
 
     ir_datasets writes the store beside the source file; shared data may be
-    read-only and must stay clean. The store path carries a fingerprint of the
-    source (path, size, mtime), so a changed file or data root never serves a
-    stale store.
+    read-only and must stay clean. The store path carries the content digest
+    of the source, so an edited file never serves a stale store, and a moved
+    data root reuses its store.
     """
 
     def __init__(self, docs_dlc, store_name: str, **kwargs):
@@ -86,9 +86,7 @@ class CachedTsvDocs(TsvDocs):
         from ir_datasets.indices import PickleLz4FullStore
         from ir_datasets.indices.base import DEFAULT_DOCSTORE_OPTIONS
 
-        source = self.docs_path()
-        stat = source.stat()
-        fingerprint = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        fingerprint = file_digest(self.docs_path())[:16]
         folder = home_path() / "harness-docstores" / self._store_name
         folder.mkdir(parents=True, exist_ok=True)
         return PickleLz4FullStore(

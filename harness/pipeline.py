@@ -158,7 +158,8 @@ def _prepare_generator(config, registry, context, generator, peft, tracked, trac
         retriever = registry.create("retriever", config["retriever"], own, where="retriever (training questions)")
         return stages.first_stage(retriever, dataset, queries)[0]
 
-    return generator_training.fit(generator, peft, train, registry.pm, make_noise, rank, tracked.log_metrics)
+    return generator_training.fit(generator, peft, train, registry.pm, make_noise, rank, tracked.log_metrics,
+                                  ranker=config["retriever"])
 
 
 def _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag=None, training=None,

@@ -7,7 +7,8 @@ passages) to be held in memory, so the docstore is a dict.
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable
 
 from ir_datasets.formats import BaseDocs, BaseQrels, BaseQueries, GenericDoc, TrecQrel
 from ir_datasets.indices import Docstore
@@ -18,15 +19,27 @@ QRELS_DEFS = {1: "gold evidence passage", 0: "distractor or counterfactual passa
 
 
 class _Loaded:
-    """Parses on first access and remembers the result."""
+    """Parses on first access and remembers the result while its files are unchanged.
 
-    def __init__(self, load: Callable[[], QACollection]):
-        self._load, self._value = load, None
+    ``harness_data_files`` names the files ``load`` reads, so that cache keys
+    hold their content digest (``harness.digests``); an edited file is parsed
+    again, so what a stage reads always matches the digest in its key.
+    """
+
+    def __init__(self, load: Callable[[], QACollection], files: Iterable[Path] = ()):
+        self._load, self._value, self._parsed = load, None, None
+        self.harness_data_files = tuple(Path(f) for f in files)
 
     def __call__(self) -> QACollection:
-        if self._value is None:
-            self._value = self._load()
+        current = self._contents()
+        if self._value is None or current != self._parsed:
+            self._value, self._parsed = self._load(), current
         return self._value
+
+    def _contents(self) -> tuple:
+        from harness.digests import path_digest
+
+        return tuple(path_digest(f) for f in self.harness_data_files)
 
 
 class DictDocstore(Docstore):
@@ -96,9 +109,9 @@ class QAQrels(BaseQrels):
         return TrecQrel
 
 
-def qa_dataset(load: Callable[[], QACollection]):
-    """An ir_datasets Dataset (docs, queries, qrels) over the collection ``load`` returns."""
+def qa_dataset(load: Callable[[], QACollection], files: Iterable[Path] = ()):
+    """An ir_datasets Dataset (docs, queries, qrels) over the collection ``load`` returns from ``files``."""
     from ir_datasets.datasets.base import Dataset
 
-    loaded = _Loaded(load)
+    loaded = _Loaded(load, files)
     return Dataset(QADocs(loaded), QAQueries(loaded), QAQrels(loaded))

@@ -43,7 +43,7 @@ class RagStage:
         gold = {q.query_id: gold_ids(q, qrels.get(q.query_id, {}), level) for q in queries}
         contexts, key = self.contexts(dataset, queries, qrels, run, gold, upstream)
         texts = passage_texts(dataset, {d for ids in contexts.values() for d in ids})
-        answers = self.answers(queries, contexts, texts, key)
+        answers = self.answers(dataset, queries, contexts, texts, key)
         rows = judge_all(queries, contexts, answers, gold, qrels, level, self.abstain_phrases(), texts)
         run_dir.mkdir(parents=True, exist_ok=True)
         with (run_dir / "answers.jsonl").open("w", encoding="utf-8") as out:
@@ -52,7 +52,7 @@ class RagStage:
 
     def contexts(self, dataset, queries, qrels, run, gold, upstream) -> tuple[dict[str, list[str]], str]:
         noise = self.noise
-        payload = stage_payload(noise, queries, upstream)
+        payload = stage_payload(noise, dataset, queries, upstream)
 
         def build():
             if getattr(noise, "needs_corpus", False):
@@ -68,9 +68,9 @@ class RagStage:
 
         return noise.context.cache.json("contexts", payload, build), stable_hash(payload)
 
-    def answers(self, queries, contexts, texts, upstream) -> dict[str, str]:
+    def answers(self, dataset, queries, contexts, texts, upstream) -> dict[str, str]:
         generator = self.generator
-        payload = stage_payload(generator, queries, upstream)
+        payload = stage_payload(generator, dataset, queries, upstream)
 
         def build():
             questions = [q.text for q in queries]

@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Sequence
 
 from harness.cache import code_version, stable_hash
-from harness.components import Component, Reranker, Retriever, Run
+from harness.components import Component, Context, Reranker, Retriever, Run
+from harness.digests import DATA_FILES, dataset_digest
+
+logger = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
-def stage_payload(component: Component, queries: Sequence[Any], upstream: str) -> dict[str, Any]:
-    """What determines a stage's output: component, config, code, dataset, queries, upstream."""
-    ctx = component.context
+def data_identity(dataset: Any, context: Context, dataset_id: str | None = None) -> dict[str, Any]:
+    """What identifies a dataset's data in cache keys: the content digest of its files.
+
+    Not where the data lies (a moved data root keeps its entries); the data
+    root only for a dataset whose files could not be found, with a warning.
+    """
+    dataset_id = dataset_id or context.dataset_id
+    digest = dataset_digest(dataset)
+    if digest is not None:
+        return {"dataset": dataset_id, "content": digest}
+    if dataset_id not in _warned:
+        _warned.add(dataset_id)
+        logger.warning("dataset '%s': no data file found behind its handlers, so cached stages cannot tell when "
+                       "its data changes; its plugin should declare its files (%s, docs/plugins.md)",
+                       dataset_id, DATA_FILES)
+    return {"dataset": dataset_id, "data_root": context.data_root}
+
+
+def corpus_identity(dataset: Any, context: Context) -> dict[str, Any]:
+    """The content identity of a dataset's documents alone (an index over them ignores its qrels)."""
+    docs = dataset.docs_handler() if hasattr(dataset, "docs_handler") else dataset
+    return data_identity(docs, context)
+
+
+def query_digest(queries: Sequence[Any]) -> str:
+    """The queries by id and content (text, and a QA query's answers and gold ids)."""
+    return stable_hash(sorted([str(q.query_id), repr(tuple(q)) if isinstance(q, tuple) else ""] for q in queries))
+
+
+def stage_payload(component: Component, dataset: Any, queries: Sequence[Any], upstream: str) -> dict[str, Any]:
+    """What determines a stage's output: component, config, code, the dataset's content, queries, upstream."""
     return {
         "component": f"{component.kind}/{component.name}",
         "config": component.cache_payload(),
         "code": code_version(type(component)),
-        "dataset": ctx.dataset_id,
-        "data_root": ctx.data_root,
-        "queries": stable_hash(sorted(q.query_id for q in queries)),
+        "data": data_identity(dataset, component.context),
+        "queries": query_digest(queries),
         "upstream": upstream,
         # a trained or loaded adapter changes the scores
         "trained": getattr(component, "training_key", None),
@@ -25,13 +57,13 @@ def stage_payload(component: Component, queries: Sequence[Any], upstream: str) -
 
 
 def first_stage(retriever: Retriever, dataset: Any, queries: Sequence[Any]) -> tuple[Run, str]:
-    payload = stage_payload(retriever, queries, upstream="")
+    payload = stage_payload(retriever, dataset, queries, upstream="")
     run = retriever.context.cache.json("retrieve", payload, lambda: retriever.retrieve(dataset, queries))
     return run, stable_hash(payload)
 
 
 def second_stage(reranker: Reranker, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> tuple[Run, str]:
     reranker.context.upstream_key = upstream
-    payload = stage_payload(reranker, queries, upstream=upstream)
+    payload = stage_payload(reranker, dataset, queries, upstream=upstream)
     reranked = reranker.context.cache.json("rerank", payload, lambda: reranker.rerank(dataset, queries, run))
     return reranked, stable_hash(payload)

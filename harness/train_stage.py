@@ -21,6 +21,7 @@ from harness.cache import code_version
 from harness.errors import ConfigError
 from harness.peft_artifacts import count_parameters, load_adapter, read_metadata, save_adapter
 from harness.registry import build_config
+from harness.stages import data_identity
 from harness.training import TrainConfig, train
 from harness.training_data import build_examples, split_by_query
 
@@ -61,7 +62,8 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     payload = {"reranker": f"{reranker.name}", "reranker_config": reranker.cache_payload(),
                "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
-               "train": dataclasses.asdict(config), "train_code": code_version(train), "data_root": ctx.data_root}
+               "train": dataclasses.asdict(config), "train_code": code_version(train),
+               "data": training_data_identity(config.dataset, pm, ctx)}
     trained_here: dict[str, Any] = {}
 
     def build(folder: Path) -> None:
@@ -83,6 +85,11 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
     serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
+
+
+def training_data_identity(dataset_id: str, pm: Any, context: Any) -> dict:
+    """The training dataset by content, for the adapter's cache key (an edited qrels file trains again)."""
+    return data_identity(datasets.load(dataset_id, pm, Path(context.data_root)), context, dataset_id)
 
 
 def training_info(model: Any, result: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 from harness.cache import code_version
 from harness.components import Retriever, Run, check_queries, option
 from harness.hookspecs import hookimpl
+from harness.stages import corpus_identity
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,9 @@ class BM25Retriever(Retriever):
         import bm25s
 
         c = self.config
-        payload = {"dataset": self.context.dataset_id, "data_root": self.context.data_root, "k1": c.k1, "b": c.b,
-                   "method": c.method, "stemmer": c.stemmer, "stopwords": c.stopwords, "code": code_version(type(self))}
+        # The corpus by content: an edited collection is indexed again, a moved one is not.
+        payload = {"corpus": corpus_identity(dataset, self.context), "k1": c.k1, "b": c.b, "method": c.method,
+                   "stemmer": c.stemmer, "stopwords": c.stopwords, "code": code_version(type(self))}
 
         def build(folder: Path) -> None:
             doc_ids, texts = [], []
@@ -66,8 +68,10 @@ class BM25Retriever(Retriever):
             model.save(str(folder))
             (folder / "doc_ids.json").write_text(json.dumps(doc_ids))
 
-        folder = self.context.cache.directory("bm25-index", payload, build)
-        return bm25s.BM25.load(str(folder)), json.loads((folder / "doc_ids.json").read_text())
+        def read(folder: Path) -> tuple[Any, list[str]]:
+            return bm25s.BM25.load(str(folder)), json.loads((folder / "doc_ids.json").read_text(encoding="utf-8"))
+
+        return self.context.cache.entry("bm25-index", payload, build, read)
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
         check_queries(queries, "retriever=bm25")

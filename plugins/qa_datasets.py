@@ -73,7 +73,9 @@ def harness_register_datasets(data_root: Path) -> list[str]:
     folder = Path(data_root) / HALUEVAL
     names = {HALUEVAL: "all", f"{HALUEVAL}/train": "train", f"{HALUEVAL}/test": "test"}
     for name, split in names.items():
-        _register(registry, name, qa_dataset(functools.partial(load_halueval, folder, split)), folder)
+        dataset = qa_dataset(functools.partial(load_halueval, folder, split), files=[folder / HALUEVAL_FILE])
+        _register(registry, name, dataset, folder)
     if not any(pattern.pattern == PATTERN for pattern, _ in registry._patterns):
-        registry.register_pattern(PATTERN, lambda name, groups: qa_dataset(functools.partial(load_jsonl, groups[0])))
+        registry.register_pattern(PATTERN, lambda name, groups: qa_dataset(
+            functools.partial(load_jsonl, groups[0]), files=[Path(groups[0]).expanduser()]))
     return sorted(names)

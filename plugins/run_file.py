@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness.components import Retriever, Run, check_queries, option
+from harness.digests import file_digest
 from harness.errors import DataError
 from harness.hookspecs import hookimpl
 from harness.trec_io import ranked, read_run
@@ -27,17 +28,20 @@ class RunFileRetriever(Retriever):
     searches_corpus = False
 
     def cache_payload(self):
-        payload = {"path": self.config.path, "top_k": self.config.top_k}
-        if self.config.path:  # a changed file must not be served from the cache
-            stat = Path(self.config.path).stat()
-            payload["file"] = [str(Path(self.config.path).resolve()), stat.st_size, stat.st_mtime_ns]
-        return payload
+        # The run file by content, not by path: an edited file is read again, a moved one is not.
+        # (Without a path, the stage key holds the dataset's content, scored docs included.)
+        if not self.config.path:
+            return {"path": None, "top_k": self.config.top_k}
+        path = Path(self.config.path).expanduser()
+        if not path.is_file():
+            raise DataError(f"retriever=run: path={self.config.path}: no such file")
+        return {"file_sha256": file_digest(path), "top_k": self.config.top_k}
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
         check_queries(queries, "retriever=run")
         wanted = {q.query_id for q in queries}
         if self.config.path:
-            full = read_run(Path(self.config.path))
+            full = read_run(Path(self.config.path).expanduser())
         elif dataset.has_scoreddocs():
             full = {}
             for sd in dataset.scoreddocs_iter():

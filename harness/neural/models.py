@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
 
+from harness.digests import model_folder_digest
 from harness.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -35,17 +35,24 @@ def resolve_model(name: Optional[str]) -> str:
 
 
 def model_fingerprint(name: Optional[str]) -> dict[str, Any]:
-    """Identifies the weights for cache keys: a changed checkpoint must not hit old encodings."""
+    """Identifies the weights for cache keys by content: a checkpoint retrained in place must not hit
+    old encodings, and the same weights in another folder (another venv, a copy) share them."""
     resolved = resolve_model(name)
-    path = Path(resolved)
-    if not path.is_dir():
+    folder = Path(resolved) if Path(resolved).is_dir() else _hub_snapshot(resolved)
+    if folder is None:
         return {"model": resolved}
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".json"})
-    digest = hashlib.sha256()
-    for p in files:
-        stat = p.stat()
-        digest.update(f"{p.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return {"model": resolved, "files": digest.hexdigest()[:16]}
+    identity = {"files": model_folder_digest(folder)}
+    return identity if Path(resolved).is_dir() else {"model": resolved, **identity}
+
+
+def _hub_snapshot(model_id: str) -> Optional[Path]:
+    """The local HF-cache folder of a hub id (the machine is offline), or None when it is not there."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model_id, local_files_only=True))
+    except Exception:  # not cached, not a valid id, no huggingface_hub: the id alone identifies it
+        return None
 
 
 def pick_device(requested: str = "auto") -> Any:

@@ -6,7 +6,9 @@ DL19 and DL20 subsets of one corpus share the dense retriever's vectors. So a
 second run, or another component with the same encoder (a bi-encoder with
 another similarity, another query set over the same corpus), reads the
 vectors instead of recomputing them. The cache counts hits and misses under the stage
-name ``encodings``; the run log prints them.
+name ``encodings``; the run log prints them. Like every entry, the file is
+checked against its manifest on first read in a process: a corrupt one is
+recomputed, never scored.
 """
 
 from __future__ import annotations
@@ -41,6 +43,5 @@ def cached_encodings(context: Context, encoder: Mapping[str, Any], doc_ids: Sequ
         shapes = {k: list(v.shape) for k, v in tensors.items()}
         (folder / "meta.json").write_text(json.dumps({"count": len(ids), "shapes": shapes}))
 
-    folder = context.cache.directory(STAGE, payload, build)
     # Always read back what was written: a first and a cached run score the same tensors.
-    return load_file(str(folder / FILE))
+    return context.cache.entry(STAGE, payload, build, lambda folder: load_file(str(folder / FILE)))
