@@ -134,12 +134,17 @@ def _datasets_and_configs(pm) -> list[tuple[str, str]]:
 
 
 def _options(config_cls) -> list[str]:
+    """``name = default  [bounds]  help`` for each field of a component's Config."""
+    from harness import bounds
+
     out = []
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else "(required)"
         if f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
-        out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
+        declared = bounds.of(f)
+        accepted = f"  [{declared.describe()}]" if declared else ""
+        out.append(f"        {f.name} = {default!r}{accepted}  {f.metadata.get('help', '')}".rstrip())
     return out
 
 

@@ -18,14 +18,15 @@ import dataclasses
 import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness import datasets
 from harness.cache import code_version
+from harness.bounds import Bounds
 from harness.components import option
-from harness.errors import ConfigError, DataError
+from harness.errors import DataError
 from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
 from harness.train_stage import serve, training_info
@@ -38,16 +39,16 @@ IGNORE = -100  # label of prompt and padding tokens: no loss
 
 @dataclass
 class GeneratorTrainConfig(LoopConfig):
-    part: str = option("generator", "what is trained: generator")
+    part: str = option("generator", "what is trained: generator", choices=("generator",))
     dataset: str = option("halueval-qa/train", "QA split with gold answers and gold passages")
-    query_limit: int = option(0, "train on the first n questions (0 = all)")
+    query_limit: int = option(0, "train on the first n questions (0 = all)", ge=0)
     noise: str = option("random", "noise injector of the training contexts: random, hard, counterfactual")
-    ratios: list = field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                         metadata={"help": "noise ratios drawn uniformly per question and epoch"})
-    positions: list = field(default_factory=lambda: ["first", "middle", "last"],
-                            metadata={"help": "gold positions drawn uniformly per question and epoch"})
-    k: int = option(5, "passages per context (as the evaluation's noise.k)")
-    max_length: int = option(1536, "prompt + answer tokens; longer examples are left out (and counted)")
+    ratios: list = option([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "noise ratios drawn uniformly per question and epoch",
+                          items=Bounds(ge=0, le=1), min_items=1)
+    positions: list = option(["first", "middle", "last"], "gold positions drawn uniformly per question and epoch",
+                             items=Bounds(choices=("first", "middle", "last")), min_items=1)
+    k: int = option(5, "passages per context (as the evaluation's noise.k)", ge=1)
+    max_length: int = option(1536, "prompt + answer tokens; longer examples are left out (and counted)", ge=1)
 
 
 @dataclass
@@ -110,12 +111,6 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
     from harness.peft_artifacts import load_adapter
 
     config = build_config(GeneratorTrainConfig, train_values, "train")
-    if config.part != "generator":
-        raise ConfigError(f"train.part: {config.part!r}; this trainer trains the generator")
-    bad = [r for r in config.ratios if not 0.0 <= float(r) <= 1.0]
-    if bad or not config.ratios or not config.positions:
-        raise ConfigError(f"train.ratios must be a non-empty list of values in [0, 1] (got {config.ratios}) "
-                          f"and train.positions non-empty (got {config.positions})")
     ctx = generator.context
     generator.load()
     payload = {"generator": generator.name, "generator_config": generator.cache_payload(),

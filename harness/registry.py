@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import pluggy
 
+from harness import bounds
 from harness.components import KINDS, Component, Context
 from harness.errors import ConfigError, PluginError, UnknownComponentError
 from harness.plugin_manager import call_each
@@ -77,7 +78,7 @@ class ComponentRegistry:
 
 
 def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
-    """Validate ``values`` against the dataclass ``schema``; wrong keys or types name the key."""
+    """Validate ``values`` against the dataclass ``schema``: wrong keys, types or out-of-bounds values name the key."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -88,8 +89,10 @@ def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
                           f"valid keys: {', '.join(sorted(fields)) or '(none)'}")
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), values)
-        return OmegaConf.to_object(merged)
+        config = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         message = getattr(exc, "msg", str(exc)).splitlines()[0]
         raise ConfigError(f"{where}: key '{key}': {message}") from None
+    bounds.check(config, where)
+    return config
