@@ -17,7 +17,6 @@ from harness import datasets, generator_training, resume, stages, train_stage
 from harness.errors import ConfigError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
-from harness.config import check_run_config
 from harness.evaluation import evaluate
 from harness.outputs import flatten, safe_name, write_run_folder
 from harness.plugin_manager import get_plugin_manager
@@ -52,7 +51,6 @@ def corpus_label(subset_corpus: bool, searches_corpus: bool) -> str:
 
 def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str] | None = None) -> RunResult:
     """Run the experiment of a resolved config (a plain dict, as OmegaConf.to_container gives)."""
-    check_run_config(config)
     choices = choices or {}
     pm = pm or get_plugin_manager(blocked=config["plugins"]["blocked"])
     registry = ComponentRegistry(pm)
