@@ -27,9 +27,11 @@ from harness.cache import code_version
 from harness.bounds import Bounds
 from harness.components import option
 from harness.errors import DataError
+from harness.backbone import identify
+from harness.peft_artifacts import FORMAT as ADAPTER_FORMAT
 from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
-from harness.train_stage import serve, training_info
+from harness.train_stage import backbone_name, serve, training_info
 from harness.training import LoopConfig, batches, optimise
 from harness.training_data import split_by_query
 
@@ -117,11 +119,13 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
                "generator_code": code_version(type(generator)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": [code_version(optimise), code_version(fit)],
-               "data_root": ctx.data_root}
+               "data_root": ctx.data_root, "adapter_format": ADAPTER_FORMAT}
     trained_here: dict[str, Any] = {}
+    name = backbone_name(generator)
 
     def build(folder: Path) -> None:
         train_items, val_items, counts = _items(generator, config, pm, Path(ctx.data_root), make_noise, rank)
+        backbone = identify(generator.model, name)  # the backbone as loaded, before the method changes it
         generator.model = peft_method.apply(generator.model)
         logger.info("training generator %s with peft=%s on %s: %d train / %d validation items (%s)",
                     generator.name, peft_method.name, config.dataset, len(train_items), len(val_items), counts)
@@ -132,7 +136,7 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
         result = optimise(generator, micro, val_items, lambda b: answer_loss(generator.model, pad_id, b), config,
                           str(next(generator.model.parameters()).device), log, ctx.show_progress)
         save_adapter(generator.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=_backbone(generator),
+                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
                      extra={"train": dataclasses.asdict(config), "part": "generator"})
         info = {**training_info(generator.model, result), "train_items": len(train_items), **counts}
         (folder / "training.json").write_text(json.dumps(info))
@@ -140,15 +144,11 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
 
     folder = ctx.cache.directory("generator-adapter", payload, build)
     if "model" not in trained_here:
-        generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
+        generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m),
+                                       name)
         logger.info("loaded the trained generator adapter from the stage cache (%s)", folder.name[:12])
     serve(generator, generator, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
-
-
-def _backbone(generator: Any) -> str:
-    c = generator.config
-    return str(c.model or "packaged-smollm2") + (f"/{c.gguf_file}" if c.gguf_file else "")
 
 
 def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_noise, rank):

@@ -244,7 +244,8 @@ def test_a_faulty_hook_is_an_error_in_the_registry_and_the_dataset_registration(
     pm.register(plugin("bad", harness_add_metrics=lambda: {"m": "not a class"},
                        harness_register_datasets=lambda data_root: 1 / 0), name="bad")
     with pytest.raises(PluginError, match=r"^plugin 'bad' \(unknown distribution\): hook harness_add_metrics "
-                                          r"returned \{'m': 'not a class'\}: 'm' is 'not a class' \(str\), not a class$"):
+                                          r"returned \{'m': 'not a class'\}: 'm' is 'not a class' \(str\), "
+                                          r"not a class$"):
         ComponentRegistry(pm)
     with pytest.raises(PluginError, match=r"^plugin 'bad' \(unknown distribution\): hook harness_register_datasets "
                                           r"raised ZeroDivisionError: division by zero$"):
