@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness import datasets
-from harness.cache import code_version
+from harness.backbone import identify
 from harness.bounds import Bounds
+from harness.cache import code_version
 from harness.components import option
 from harness.errors import DataError
-from harness.backbone import identify
 from harness.peft_artifacts import FORMAT as ADAPTER_FORMAT
 from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
