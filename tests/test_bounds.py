@@ -108,6 +108,16 @@ def test_out_of_range_component_options_name_group_key_value_and_range(kind, val
     assert str(err.value) == message
 
 
+def test_a_misspelled_stemmer_lists_pystemmers_languages(tmp_path):
+    import Stemmer
+
+    with pytest.raises(ConfigError) as err:
+        create("retriever", {"name": "bm25", "stemmer": "englsh"}, tmp_path, where="retriever=bm25")
+    assert str(err.value) == ("retriever=bm25 (retriever 'bm25'): key 'stemmer': 'englsh' is not one of "
+                              + ", ".join(Stemmer.algorithms()))
+    assert create("retriever", {"name": "bm25", "stemmer": None}, tmp_path, where="retriever=bm25").config.stemmer is None
+
+
 @pytest.mark.parametrize("schema, values, message", [
     (TrainConfig, {"lr": 0}, "train: key 'lr': 0.0 is out of range (must be > 0)"),
     (TrainConfig, {"epochs": 0}, "train: key 'epochs': 0 is out of range (must be >= 1)"),
