@@ -120,10 +120,16 @@ def _run(overrides: list[str]) -> int:
         _enable_trace()
     from harness.commands import extra_search_path, task
     from harness.config import conf_dir, register_schema
+    from harness.errors import HarnessError
 
     register_schema()
+    try:  # the plugins are loaded here first: a faulty one must be an error, not a traceback
+        search_path = extra_search_path(overrides)
+    except HarnessError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
     # The plugins' search path goes last: before a flag like -m, argparse would reject the overrides after it.
-    sys.argv = ["harness run", *overrides, *extra_search_path(overrides)]
+    sys.argv = ["harness run", *overrides, *search_path]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

@@ -18,6 +18,7 @@ def task(cfg) -> dict[str, float]:
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
+    from harness.config import check_run_config
     from harness.pipeline import run_experiment
     from harness.resume import resume_enabled
 
@@ -26,6 +27,7 @@ def task(cfg) -> dict[str, float]:
     choices = dict(hydra_cfg.runtime.choices)
     config["resume"] = resume_enabled(config.get("resume"), hydra_cfg.mode == RunMode.MULTIRUN)
     try:
+        check_run_config(config)
         result = run_experiment(config, choices=choices)
     except HarnessError as exc:
         logger.error("%s", exc)
@@ -49,11 +51,11 @@ def extra_search_path(overrides: list[str]) -> list[str]:
     Also lets plugins register configs from code (``harness_register_configs``)."""
     from hydra.core.config_store import ConfigStore
 
-    from harness.plugin_manager import get_plugin_manager
+    from harness.plugin_manager import call_each, get_plugin_manager
 
     pm = get_plugin_manager()
-    pm.hook.harness_register_configs(config_store=ConfigStore.instance())
-    dirs = [d for found in pm.hook.harness_config_dirs() for d in (found or [])]
+    call_each(pm, "harness_register_configs", config_store=ConfigStore.instance())
+    dirs = [d for _plugin, found in call_each(pm, "harness_config_dirs") for d in (found or [])]
     if not dirs or any(o.startswith(("hydra.searchpath", "+hydra.searchpath")) for o in overrides):
         return []
     return [f"hydra.searchpath=[{','.join(dirs)}]"]
@@ -86,29 +88,38 @@ def evaluate_file(args) -> int:
 
 
 def list_plugins(verbose: bool = False) -> int:
+    """Every plugin with what it contributes; a faulty one is marked with its errors and the rest still listed.
+
+    Returns 1 when a plugin failed to import or has a faulty hook (so that a
+    script or CI job can check an environment), else 0.
+    """
     from harness.components import KINDS
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 
     pm = get_plugin_manager()
-    registry = ComponentRegistry(pm)
+    faults: dict[str, list[str]] = {}
+    registry = ComponentRegistry(pm, faults=faults)
     owners: dict[str, list[str]] = {}
     for kind in KINDS:
         for entry in registry.entries(kind):
             owners.setdefault(entry.plugin, []).append(f"{kind}:{entry.name}")
             if verbose:
                 owners[entry.plugin].extend(_options(entry.cls.Config))
-    for plugin, item in _datasets_and_configs(pm):
+    for plugin, item in _datasets_and_configs(pm, faults):
         owners.setdefault(plugin, []).append(item)
     for name, _plugin in sorted(pm.list_name_plugin()):
-        print(f"{name:<16} {pm.harness_dists.get(name, '(unknown distribution)')}")
+        print(f"{name:<16} {pm.harness_dists.get(name, '(unknown distribution)')}"
+              + ("  FAULTY" if name in faults else ""))
         for item in owners.get(name, []):
             print(f"    {item}")
+        for message in faults.get(name, []):
+            print(f"    FAULT: {message}")
     for name, error in pm.harness_failed.items():
         print(f"{name:<16} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
     for message in pm.harness_skipped:
         print(f"SKIPPED: {message}")
-    return 0
+    return 1 if faults or pm.harness_failed else 0
 
 
 def new_plugin(name: str, kind: str, parent: str) -> int:
@@ -120,26 +131,36 @@ def new_plugin(name: str, kind: str, parent: str) -> int:
     return 0
 
 
-def _datasets_and_configs(pm) -> list[tuple[str, str]]:
-    """The dataset ids and config folders each plugin contributes (registering datasets is cheap)."""
+def _datasets_and_configs(pm, faults: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The dataset ids and config folders each plugin contributes (registering datasets is cheap).
+
+    Configs registered from code are registered too, only to find a plugin whose hook raises."""
+    from hydra.core.config_store import ConfigStore
+
     from harness.datasets import default_data_root
     from harness.plugin_manager import call_each
 
     found = []
-    for plugin, ids in call_each(pm, "harness_register_datasets", data_root=default_data_root()):
+    for plugin, ids in call_each(pm, "harness_register_datasets", faults, data_root=default_data_root()):
         found += [(plugin, f"dataset:{i}") for i in ids or []]
-    for plugin, dirs in call_each(pm, "harness_config_dirs"):
+    for plugin, dirs in call_each(pm, "harness_config_dirs", faults):
         found += [(plugin, f"configs:{d}") for d in dirs or []]
+    call_each(pm, "harness_register_configs", faults, config_store=ConfigStore.instance())
     return found
 
 
 def _options(config_cls) -> list[str]:
+    """``name = default  [bounds]  help`` for each field of a component's Config."""
+    from harness import bounds
+
     out = []
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else "(required)"
         if f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
-        out.append(f"        {f.name} = {default!r}  {f.metadata.get('help', '')}".rstrip())
+        declared = bounds.of(f)
+        accepted = f"  [{declared.describe()}]" if declared else ""
+        out.append(f"        {f.name} = {default!r}{accepted}  {f.metadata.get('help', '')}".rstrip())
     return out
 
 

@@ -1,8 +1,9 @@
 """The interfaces that plugins implement, one small base class per kind.
 
-A component is a class with a ``Config`` dataclass (fields carry help text in
-their metadata, peft-style) and one or two verbs. The registry builds it from
-the Hydra config of its group, validated against ``Config``.
+A component is a class with a ``Config`` dataclass (fields carry help text and
+the values they accept in their metadata, peft-style) and one or two verbs.
+The registry builds it from the Hydra config of its group, validated against
+``Config``: keys, types, then bounds and choices.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
+from harness import bounds
+from harness.bounds import METADATA_KEY as BOUNDS_KEY
+from harness.bounds import Bounds
+
 if TYPE_CHECKING:
     from harness.cache import StageCache
 
@@ -21,12 +26,27 @@ Run = dict[str, dict[str, float]]
 Qrels = dict[str, dict[str, int]]
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -> Any:
-    """A dataclass field with help text, shown by ``harness plugins list -v``."""
+def option(default: Any = dataclasses.MISSING, help: str = "", *, ge: float | None = None, gt: float | None = None,
+           le: float | None = None, lt: float | None = None, choices: Sequence[Any] | None = None,
+           items: Bounds | None = None, min_items: int | None = None, **kwargs: Any) -> Any:
+    """A dataclass field with help text and, optionally, the values it accepts.
+
+    ``ge``/``gt``/``le``/``lt`` bound a number, ``choices`` lists the allowed
+    values, ``items`` bounds each value of a list and ``min_items`` its length.
+    The registry checks them when it builds the config, and ``harness plugins
+    list -v`` shows them beside the help.
+    """
+    metadata = {"help": help}
+    declared = Bounds(ge, gt, le, lt, tuple(choices) if choices is not None else None, items, min_items)
+    if declared != Bounds():
+        problem = declared.violation(default) if default is not dataclasses.MISSING else None
+        if problem:  # the plugin's own mistake: fails its import, which names the plugin
+            raise ValueError(f"option default {problem}")
+        metadata[BOUNDS_KEY] = declared
     if isinstance(default, (list, dict, set)):
         value = default
-        return field(default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs)
-    return field(default=default, metadata={"help": help}, **kwargs)
+        return field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 @dataclass
@@ -66,6 +86,8 @@ class Component(ABC):
     name: ClassVar[str] = ""  # set by the registry to the registered name
 
     def __init__(self, config: Any, context: Context):
+        if dataclasses.is_dataclass(config):  # the registry checked it already; a direct caller may not have
+            bounds.check(config, f"{self.kind or 'component'} '{self.name or type(self).__name__}'")
         self.config = config
         self.context = context
 

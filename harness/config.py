@@ -2,37 +2,40 @@
 
 The schema is registered in Hydra's ConfigStore and is the first entry of
 ``conf/config.yaml``'s defaults, so a misspelled top-level key or a value of
-the wrong type fails at composition with the key's name. Component groups are
-free-form here and validated against each component's own ``Config``
-dataclass when the registry builds it.
+the wrong type fails at composition with the key's name; values out of their
+declared bounds (``option(..., ge=0)``) fail when the run starts
+(:func:`check_run_config`). Component groups are free-form here and validated
+against each component's own ``Config`` dataclass when the registry builds it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from omegaconf import MISSING
+
+from harness import bounds
+from harness.components import option
 
 
 @dataclass
 class DatasetConfig:
     id: str = MISSING  # an ir_datasets id, e.g. msmarco-passage-mini/trec-dl-2019
-    # Binary measures (MRR, MAP, recall) count rel >= this as relevant (TREC DL: 2).
-    binary_relevance_level: int = 1
+    binary_relevance_level: int = option(1, "binary measures (MRR, MAP, recall) count rel >= this as relevant "
+                                            "(TREC DL: 2)", ge=1)
     # True where the corpus is a subset of the real collection: first-stage
     # figures over it are not comparable to published full-collection ones.
     subset_corpus: bool = False
-    # Keep only the first N queries (quick looks; None = all).
-    query_limit: Optional[int] = None
+    query_limit: Optional[int] = option(None, "keep only the first N queries (quick looks; null = all)", ge=0)
     # Evaluate only queries that have judgments (e.g. 54 of DL20's 200 topics).
     judged_only: bool = True
 
 
 @dataclass
 class EvaluationConfig:
-    metrics: list[str] = field(default_factory=lambda: ["ndcg@10", "mrr@10", "recall@100", "map"])
+    metrics: list[str] = option(["ndcg@10", "mrr@10", "recall@100", "map"], "measures to report", min_items=1)
 
 
 @dataclass
@@ -44,7 +47,7 @@ class PluginsConfig:
 class RunConfig:
     experiment_name: str = "default"
     run_name: Optional[str] = None  # default: components + config hash
-    seed: int = 0
+    seed: int = option(0, "seed of every random draw (initialisation, sampling)", ge=0)
     device: str = "auto"
     data_root: Optional[str] = None  # default: HARNESS_DATA_ROOT, else ../shared/data
     results_dir: str = "results"
@@ -64,6 +67,11 @@ class RunConfig:
     adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
+
+
+def check_run_config(config: Mapping[str, Any]) -> None:
+    """The resolved run config's values within their declared bounds, or a ConfigError naming the key."""
+    bounds.check(config, "run config", schema=RunConfig)
 
 
 def register_schema() -> None:

@@ -28,8 +28,11 @@ def resolve_data_root(configured: str | None) -> Path:
 
 
 def register_all(pm: pluggy.PluginManager, data_root: Path) -> list[str]:
+    """Every plugin's dataset ids; a plugin whose hook raises or returns no list of ids is a PluginError."""
+    from harness.plugin_manager import call_each
+
     ids: list[str] = []
-    for registered in pm.hook.harness_register_datasets(data_root=data_root):
+    for _plugin, registered in call_each(pm, "harness_register_datasets", data_root=data_root):
         ids.extend(registered or [])
     return ids
 

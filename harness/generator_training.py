@@ -18,17 +18,20 @@ import dataclasses
 import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness import datasets
+from harness.backbone import identify
+from harness.bounds import Bounds
 from harness.cache import code_version
 from harness.components import option
-from harness.errors import ConfigError, DataError
+from harness.errors import DataError
+from harness.peft_artifacts import FORMAT as ADAPTER_FORMAT
 from harness.peft_artifacts import save_adapter
 from harness.registry import build_config
-from harness.train_stage import serve, training_data_identity, training_info
+from harness.train_stage import backbone_name, serve, training_data_identity, training_info
 from harness.training import LoopConfig, batches, optimise
 from harness.training_data import split_by_query
 
@@ -38,16 +41,16 @@ IGNORE = -100  # label of prompt and padding tokens: no loss
 
 @dataclass
 class GeneratorTrainConfig(LoopConfig):
-    part: str = option("generator", "what is trained: generator")
+    part: str = option("generator", "what is trained: generator", choices=("generator",))
     dataset: str = option("halueval-qa/train", "QA split with gold answers and gold passages")
-    query_limit: int = option(0, "train on the first n questions (0 = all)")
+    query_limit: int = option(0, "train on the first n questions (0 = all)", ge=0)
     noise: str = option("random", "noise injector of the training contexts: random, hard, counterfactual")
-    ratios: list = field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                         metadata={"help": "noise ratios drawn uniformly per question and epoch"})
-    positions: list = field(default_factory=lambda: ["first", "middle", "last"],
-                            metadata={"help": "gold positions drawn uniformly per question and epoch"})
-    k: int = option(5, "passages per context (as the evaluation's noise.k)")
-    max_length: int = option(1536, "prompt + answer tokens; longer examples are left out (and counted)")
+    ratios: list = option([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "noise ratios drawn uniformly per question and epoch",
+                          items=Bounds(ge=0, le=1), min_items=1)
+    positions: list = option(["first", "middle", "last"], "gold positions drawn uniformly per question and epoch",
+                             items=Bounds(choices=("first", "middle", "last")), min_items=1)
+    k: int = option(5, "passages per context (as the evaluation's noise.k)", ge=1)
+    max_length: int = option(1536, "prompt + answer tokens; longer examples are left out (and counted)", ge=1)
 
 
 @dataclass
@@ -112,24 +115,20 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
     from harness.peft_artifacts import load_adapter
 
     config = build_config(GeneratorTrainConfig, train_values, "train")
-    if config.part != "generator":
-        raise ConfigError(f"train.part: {config.part!r}; this trainer trains the generator")
-    bad = [r for r in config.ratios if not 0.0 <= float(r) <= 1.0]
-    if bad or not config.ratios or not config.positions:
-        raise ConfigError(f"train.ratios must be a non-empty list of values in [0, 1] (got {config.ratios}) "
-                          f"and train.positions non-empty (got {config.positions})")
     ctx = generator.context
     generator.load()
     payload = {"generator": generator.name, "generator_config": generator.cache_payload(),
                "generator_code": code_version(type(generator)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": [code_version(optimise), code_version(fit)],
-               "data": training_data_identity(config.dataset, pm, ctx),
+               "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": ADAPTER_FORMAT,
                "ranker": ranker if config.noise != "random" else None}  # hard noise draws from its ranking
     trained_here: dict[str, Any] = {}
+    name = backbone_name(generator)
 
     def build(folder: Path) -> None:
         train_items, val_items, counts = _items(generator, config, pm, Path(ctx.data_root), make_noise, rank)
+        backbone = identify(generator.model, name)  # the backbone as loaded, before the method changes it
         generator.model = peft_method.apply(generator.model)
         logger.info("training generator %s with peft=%s on %s: %d train / %d validation items (%s)",
                     generator.name, peft_method.name, config.dataset, len(train_items), len(val_items), counts)
@@ -140,7 +139,7 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
         result = optimise(generator, micro, val_items, lambda b: answer_loss(generator.model, pad_id, b), config,
                           str(next(generator.model.parameters()).device), log, ctx.show_progress)
         save_adapter(generator.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=_backbone(generator),
+                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
                      extra={"train": dataclasses.asdict(config), "part": "generator"})
         info = {**training_info(generator.model, result), "train_items": len(train_items), **counts}
         (folder / "training.json").write_text(json.dumps(info))
@@ -148,15 +147,11 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
 
     folder = ctx.cache.directory("generator-adapter", payload, build)
     if "model" not in trained_here:
-        generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
+        generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m),
+                                       name)
         logger.info("loaded the trained generator adapter from the stage cache (%s)", folder.name[:12])
     serve(generator, generator, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
-
-
-def _backbone(generator: Any) -> str:
-    c = generator.config
-    return str(c.model or "packaged-smollm2") + (f"/{c.gguf_file}" if c.gguf_file else "")
 
 
 def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_noise, rank):

@@ -7,8 +7,9 @@ import functools
 import importlib
 import logging
 import os
+import reprlib
 from importlib.metadata import entry_points
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pluggy
 
@@ -54,19 +55,65 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     return pm
 
 
-def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> list[tuple[str, object]]:
+def call_each(pm: pluggy.PluginManager, hook_name: str, faults: dict[str, list[str]] | None = None,
+              **kwargs) -> list[tuple[str, object]]:
     """(plugin name, result) of each implementation of a hook, called one by one.
 
-    For callers that must know which plugin returned what (the registry, the
-    plugin listing); traced like ``pm.hook`` calls when tracing is on.
+    Every call goes through here rather than ``pm.hook``, so that a plugin whose
+    hook raises, or returns what the hookspec does not promise, is named with
+    its distribution: a PluginError, or with ``faults`` given, a message filed
+    under the plugin's name while the other plugins' results still come back
+    (for ``harness plugins list``). Traced like ``pm.hook`` calls when tracing is on.
     """
     results = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
-        result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        try:
+            result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except Exception as exc:  # a plugin's bug: named, never a traceback through the harness
+            report_fault(pm, impl.plugin_name, f"hook {hook_name} raised {type(exc).__name__}: {exc}", faults)
+            continue
         if getattr(pm, "harness_tracing", False):
             logger.info("hook trace: %s [plugin %s] -> %r", hook_name, impl.plugin_name, result)
+        problem = _result_problem(hook_name, result)
+        if problem:
+            report_fault(pm, impl.plugin_name, f"hook {hook_name} returned {reprlib.repr(result)}{problem}", faults)
+            continue
         results.append((impl.plugin_name, result))
     return results
+
+
+def plugin_label(pm: pluggy.PluginManager, name: str) -> str:
+    """``plugin 'x' (its-distribution 1.0)``: how every plugin error names a plugin."""
+    dist = getattr(pm, "harness_dists", {}).get(name, "unknown distribution")
+    return f"plugin '{name}' ({dist.strip('()')})"
+
+
+def report_fault(pm: pluggy.PluginManager, plugin: str, what: str, faults: dict[str, list[str]] | None) -> None:
+    """Raise a PluginError naming the plugin and its distribution, or file it in ``faults``."""
+    message = f"{plugin_label(pm, plugin)}: {what}"
+    if faults is None:
+        raise PluginError(message)
+    logger.warning("%s", message)
+    faults.setdefault(plugin, []).append(message)
+
+
+def _result_problem(hook_name: str, result: object) -> str | None:
+    """What is wrong with a hook's result, by the promise of its hookspec (None: nothing, or no promise)."""
+    if result is None:
+        return None  # "nothing to add" is always fine
+    kind = type(result).__name__
+    if hook_name.startswith("harness_add_"):
+        if not isinstance(result, Mapping):
+            return f" ({kind}), not a mapping of component name -> class"
+        for name, cls in result.items():
+            if not (isinstance(name, str) and name):
+                return f": the name {name!r} ({type(name).__name__}) is not a non-empty string"
+            if not isinstance(cls, type):
+                return f": '{name}' is {cls!r} ({type(cls).__name__}), not a class"
+    elif hook_name in ("harness_register_datasets", "harness_config_dirs"):
+        if not (isinstance(result, (list, tuple)) and all(isinstance(item, str) for item in result)):
+            return f" ({kind}), not a list of strings"
+    return None
 
 
 def _dist_label(ep) -> str:
@@ -98,8 +145,8 @@ def _register(pm: pluggy.PluginManager, name: str, load, where: str, dist: str) 
         plugin = load()
     except Exception as exc:  # a broken plugin must not take the others down
         pm.harness_failed[name] = f"{type(exc).__name__}: {exc}"
-        logger.warning("plugin '%s' (%s) failed to import and was skipped: %s: %s",
-                       name, where, type(exc).__name__, exc)
+        logger.warning("plugin '%s' (%s, %s) failed to import and was skipped: %s: %s",
+                       name, dist, where, type(exc).__name__, exc)
         return
     pm.register(plugin, name=name)
 
@@ -115,4 +162,4 @@ def _check_pending(pm: pluggy.PluginManager) -> None:
         for impl in caller.get_hookimpls():
             close = difflib.get_close_matches(hook_name, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known hooks: {', '.join(known)}"
-            raise PluginError(f"plugin '{impl.plugin_name}' implements unknown hook '{hook_name}'{hint}")
+            raise PluginError(f"{plugin_label(pm, impl.plugin_name)} implements unknown hook '{hook_name}'{hint}")

@@ -9,9 +9,10 @@ from typing import Any, Mapping
 
 import pluggy
 
+from harness import bounds
 from harness.components import KINDS, Component, Context
-from harness.errors import ConfigError, PluginError, UnknownComponentError
-from harness.plugin_manager import call_each
+from harness.errors import ConfigError, UnknownComponentError
+from harness.plugin_manager import call_each, plugin_label, report_fault
 
 
 @dataclass(frozen=True)
@@ -22,31 +23,41 @@ class Entry:
 
 
 class ComponentRegistry:
-    """Every component class registered by the plugins, by kind and name."""
+    """Every component class registered by the plugins, by kind and name.
 
-    def __init__(self, pm: pluggy.PluginManager):
+    A faulty plugin (a hook that raises or returns something else than a mapping
+    of names to component classes, a class of the wrong kind...) is a PluginError
+    naming it and its distribution; with ``faults`` given (``harness plugins
+    list``), its messages are filed there instead and the other plugins' components
+    still register.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, faults: dict[str, list[str]] | None = None):
         self.pm = pm
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
         for kind, (base, hook_name) in KINDS.items():
-            for plugin, found in call_each(pm, hook_name):
+            for plugin, found in call_each(pm, hook_name, faults):
                 for name, cls in (found or {}).items():
-                    self._add(kind, base, name, cls, plugin)
+                    problem = self._problem(kind, base, name, cls)
+                    if problem:
+                        report_fault(pm, plugin, problem, faults)
+                    else:
+                        self._entries[kind][name] = Entry(name, cls, plugin)
 
-    def _add(self, kind: str, base: type, name: str, cls: type, plugin: str) -> None:
-        where = f"plugin '{plugin}' registers {kind} '{name}' ({cls.__module__}.{cls.__qualname__})"
+    def _problem(self, kind: str, base: type, name: str, cls: type) -> str | None:
+        what = f"{kind} '{name}' ({_qualified(cls)})"
         if name in self._entries[kind]:
             other = self._entries[kind][name]
-            raise PluginError(f"{kind} '{name}' is registered twice: by plugin '{other.plugin}' "
-                              f"({other.cls.__module__}.{other.cls.__qualname__}) and by plugin '{plugin}' "
-                              f"({cls.__module__}.{cls.__qualname__}); block one with plugins.blocked=[...]")
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise PluginError(f"{where}, which is not a subclass of {base.__module__}.{base.__name__}")
+            return (f"registers {what}, a name already registered by {plugin_label(self.pm, other.plugin)} "
+                    f"for {_qualified(other.cls)}; block one with plugins.blocked=[...]")
+        if not issubclass(cls, base):
+            return f"registers {what}, which is not a subclass of {base.__module__}.{base.__name__}"
         if inspect.isabstract(cls):
             missing = ", ".join(sorted(cls.__abstractmethods__))
-            raise PluginError(f"{where}, which does not implement the required method(s): {missing}")
+            return f"registers {what}, which does not implement the required method(s): {missing}"
         if not dataclasses.is_dataclass(cls.Config):
-            raise PluginError(f"{where}, whose Config is not a dataclass")
-        self._entries[kind][name] = Entry(name, cls, plugin)
+            return f"registers {what}, whose Config is not a dataclass"
+        return None
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])
@@ -76,8 +87,12 @@ class ComponentRegistry:
         return component
 
 
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
-    """Validate ``values`` against the dataclass ``schema``; wrong keys or types name the key."""
+    """Validate ``values`` against the dataclass ``schema``: wrong keys, types or out-of-bounds values name the key."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -88,8 +103,10 @@ def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
                           f"valid keys: {', '.join(sorted(fields)) or '(none)'}")
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), values)
-        return OmegaConf.to_object(merged)
+        config = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         message = getattr(exc, "msg", str(exc)).splitlines()[0]
         raise ConfigError(f"{where}: key '{key}': {message}") from None
+    bounds.check(config, where)
+    return config

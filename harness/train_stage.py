@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import datasets
+from harness.backbone import identify
 from harness.cache import code_version
 from harness.errors import ConfigError
-from harness.peft_artifacts import count_parameters, load_adapter, read_metadata, save_adapter
+from harness.peft_artifacts import FORMAT, count_parameters, load_adapter, read_metadata, save_adapter
 from harness.registry import build_config
 from harness.stages import data_identity
 from harness.training import TrainConfig, train
@@ -63,25 +64,27 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
                "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": code_version(train),
-               "data": training_data_identity(config.dataset, pm, ctx)}
+               "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": FORMAT}
     trained_here: dict[str, Any] = {}
+    name = backbone_name(reranker)
 
     def build(folder: Path) -> None:
         qrels, split, text = _training_data(config, pm, Path(ctx.data_root))
+        backbone = identify(scorer.model, name)  # the backbone as loaded, before the method changes it
         scorer.model = peft_method.apply(scorer.model)
         logger.info("training %s with peft=%s on %s: %d train / %d validation queries", reranker.name,
                     peft_method.name, config.dataset, len(split.train), len(split.validation))
         result = train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
                        ctx.show_progress)
         save_adapter(scorer.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=str(reranker.config.model or "packaged-minilm"),
+                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
                      extra={"train": dataclasses.asdict(config)})
         (folder / "training.json").write_text(json.dumps(training_info(scorer.model, result)))
         trained_here["model"] = scorer.model
 
     folder = ctx.cache.directory("adapter", payload, build)
     if "model" not in trained_here:
-        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m))
+        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
     serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
@@ -90,6 +93,14 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
 def training_data_identity(dataset_id: str, pm: Any, context: Any) -> dict:
     """The training dataset by content, for the adapter's cache key (an edited qrels file trains again)."""
     return data_identity(datasets.load(dataset_id, pm, Path(context.data_root)), context, dataset_id)
+
+
+def backbone_name(component: Any) -> str:
+    """What an adapter records as its backbone's name: the configured model (a generator's GGUF file too)."""
+    c = component.config
+    default = "packaged-smollm2" if component.kind == "generator" else "packaged-minilm"
+    gguf = getattr(c, "gguf_file", None)
+    return str(c.model or default) + (f"/{gguf}" if gguf else "")
 
 
 def training_info(model: Any, result: Any) -> dict[str, Any]:
@@ -128,7 +139,9 @@ def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking
     if meta["method"] != peft_method.name:
         raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
                           f"is configured; add peft={meta['method']}")
-    holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m).apply(model))
+    where = f"{folder / 'metadata.json'}: config of peft={meta['method']}"
+    holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m, where).apply(model),
+                                backbone_name(owner))
     serve(holder, owner, peft_method, meta["sha256"], None)
 
 
@@ -137,9 +150,9 @@ def adapter_part(source: str, tracking_uri: str | None = None) -> str:
     return read_metadata(resolve_adapter(source, tracking_uri)).get("part", "reranker")
 
 
-def build_method(peft_method: Any, meta: dict) -> Any:
-    """The PEFT method with the adapter's own saved config (rank, targets...)."""
-    config = build_config(type(peft_method.config), meta["config"], f"adapter metadata ({meta['method']})")
+def build_method(peft_method: Any, meta: dict, where: str = "") -> Any:
+    """The PEFT method with the adapter's own saved config (rank, targets...), checked like any config."""
+    config = build_config(type(peft_method.config), meta["config"], where or f"adapter metadata ({meta['method']})")
     method = type(peft_method)(config, peft_method.context)
     method.name = peft_method.name
     return method

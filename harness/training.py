@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from harness import bounds
 from harness.components import option
 from harness.errors import ConfigError
 from harness.training_data import Example, listwise_groups, pointwise_pairs
@@ -29,26 +30,27 @@ LOSSES = ("listwise", "pointwise", "inbatch")
 class LoopConfig:
     """The optimisation settings every training (reranker or generator) shares."""
 
-    part: str = option("reranker", "what is trained: reranker (pair scores) or generator (answers, LM loss)")
-    epochs: int = option(1, "passes over the training items")
-    max_steps: int = option(0, "stop after this many optimizer steps (0 = no limit)")
-    batch_size: int = option(8, "items per micro-batch")
-    grad_accumulation: int = option(1, "micro-batches per optimizer step")
-    lr: float = option(2e-4, "AdamW learning rate")
-    weight_decay: float = option(0.01, "AdamW weight decay")
-    validation_fraction: float = option(0.2, "share of training queries held out for early stopping")
-    eval_every: int = option(25, "optimizer steps between validation losses")
-    validation_groups: int = option(64, "validation items sampled once (bounds the cost of each check)")
-    patience: int = option(3, "validations without improvement before stopping")
-    seed: int = option(0, "seed of sampling, shuffling and initialisation")
+    part: str = option("reranker", "what is trained: reranker (pair scores) or generator (answers, LM loss)",
+                       choices=("reranker", "generator"))
+    epochs: int = option(1, "passes over the training items", ge=1)
+    max_steps: int = option(0, "stop after this many optimizer steps (0 = no limit)", ge=0)
+    batch_size: int = option(8, "items per micro-batch", ge=1)
+    grad_accumulation: int = option(1, "micro-batches per optimizer step", ge=1)
+    lr: float = option(2e-4, "AdamW learning rate", gt=0)
+    weight_decay: float = option(0.01, "AdamW weight decay", ge=0)
+    validation_fraction: float = option(0.2, "share of training queries held out for early stopping", ge=0, lt=1)
+    eval_every: int = option(25, "optimizer steps between validation losses", ge=1)
+    validation_groups: int = option(64, "validation items sampled once (bounds the cost of each check)", ge=1)
+    patience: int = option(3, "validations without improvement before stopping", ge=1)
+    seed: int = option(0, "seed of sampling, shuffling and initialisation", ge=0)
     mixed_precision: bool = option(True, "bf16 autocast on CUDA (ignored on CPU)")
 
 
 @dataclass
 class TrainConfig(LoopConfig):
     dataset: str = option("msmarco-passage-mini/trec-dl-2019", "dataset whose judgments train the model")
-    loss: str = option("listwise", "listwise, pointwise or inbatch")
-    negatives: int = option(7, "negatives per positive (listwise) or per query (pointwise)")
+    loss: str = option("listwise", "training loss (inbatch: bi-encoders only)", choices=LOSSES)
+    negatives: int = option(7, "negatives per positive (listwise) or per query (pointwise)", ge=1)
 
 
 @dataclass
@@ -102,8 +104,7 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
           config: TrainConfig, device: str = "cpu", log: Callable[[dict, int], None] | None = None,
           show_progress: bool = True) -> TrainResult:
     """Train ``scorer.model`` in place; returns the curves and costs. ``text(doc_id)`` gives a passage."""
-    if config.loss not in LOSSES:
-        raise ConfigError(f"train.loss: {config.loss!r} is not one of {', '.join(LOSSES)}")
+    bounds.check(config, "train")  # built by build_config, or directly by a caller of this function
     rng = random.Random(config.seed)
     val_rng = random.Random(config.seed + 1)
     val_items = make_items(validation_examples, qrels, config, val_rng)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import NeuralComponent, NeuralRerankerConfig
+from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.neural.functional import POOLINGS, SIMILARITIES
 from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
 from harness.neural.store import cached_encodings
@@ -20,15 +20,15 @@ from harness.neural.store import cached_encodings
 
 @dataclass
 class BiEncoderConfig(NeuralRerankerConfig):
-    pooling: str = option("mean", "token pooling: mean (all-MiniLM-L6-v2's own), cls or max")
-    similarity: str = option("cosine", "cosine or dot")
-    query_max_length: int = option(64, "query tokens kept")
-    passage_max_length: int = option(256, "passage tokens kept (all-MiniLM-L6-v2 was trained with 256)")
+    pooling: str = option("mean", "token pooling (mean: all-MiniLM-L6-v2's own)", choices=POOLINGS)
+    similarity: str = option("cosine", "vector similarity", choices=SIMILARITIES)
+    query_max_length: int = option(64, "query tokens kept", ge=MIN_TEXT_TOKENS)
+    passage_max_length: int = option(256, "passage tokens kept (all-MiniLM-L6-v2 was trained with 256)",
+                                     ge=MIN_TEXT_TOKENS)
 
 
 class BiEncoderReranker(NeuralComponent, Reranker):
     Config = BiEncoderConfig
-    choices = {**NeuralComponent.choices, "pooling": POOLINGS, "similarity": SIMILARITIES}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.bi_encoder import BiEncoder

@@ -21,15 +21,22 @@ from harness.stages import corpus_identity
 logger = logging.getLogger(__name__)
 
 
+def _stemmers() -> tuple[str, ...]:
+    import Stemmer  # a small C extension (1 ms to import): its languages are the stemmer's choices
+
+    return tuple(Stemmer.algorithms())
+
+
 @dataclass
 class BM25Config:
-    k1: float = option(0.9, "term-frequency saturation (Anserini's MS MARCO default 0.9)")
-    b: float = option(0.4, "length normalisation (Anserini's MS MARCO default 0.4)")
-    method: str = option("lucene", "bm25s scoring variant: lucene, robertson, atire, bm25l, bm25+")
-    top_k: int = option(1000, "documents returned per query")
-    stemmer: Optional[str] = option("english", "PyStemmer (Snowball) language, or null for none")
+    k1: float = option(0.9, "term-frequency saturation (Anserini's MS MARCO default 0.9)", ge=0)
+    b: float = option(0.4, "length normalisation (Anserini's MS MARCO default 0.4)", ge=0, le=1)
+    method: str = option("lucene", "bm25s scoring variant", choices=("lucene", "robertson", "atire", "bm25l", "bm25+"))
+    top_k: int = option(1000, "documents returned per query", ge=1)
+    stemmer: Optional[str] = option("english", "PyStemmer (Snowball) language, or null for none",
+                                    choices=_stemmers())
     stopwords: Optional[str] = option("en", "bm25s stopword list, or null for none")
-    threads: int = option(0, "bm25s query threads (0: one, -1: all cores)")
+    threads: int = option(0, "bm25s query threads (0: one, -1: all cores)", ge=-1)
 
 
 class BM25Retriever(Retriever):

@@ -17,6 +17,7 @@ from harness.components import PeftMethod, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 
+ACTIVATIONS = ("relu", "gelu", "tanh")
 # Sublayer output projections of BERT-style encoders, by placement.
 PLACEMENTS = {
     "pfeiffer": ["output.dense"],                             # after the feed-forward block only
@@ -26,10 +27,11 @@ PLACEMENTS = {
 
 @dataclass
 class AdapterConfig:
-    reduction_factor: int = option(16, "bottleneck size = hidden size / reduction_factor")
-    placement: str = option("pfeiffer", "pfeiffer (after FFN) or houlsby (after attention and FFN)")
+    reduction_factor: int = option(16, "bottleneck size = hidden size / reduction_factor", ge=1)
+    placement: str = option("pfeiffer", "pfeiffer: after each FFN; houlsby: after attention and FFN",
+                            choices=tuple(PLACEMENTS))
     target_modules: Optional[list] = option(None, "module-name suffixes to wrap instead of the placement's")
-    non_linearity: str = option("relu", "relu, gelu or tanh")
+    non_linearity: str = option("relu", "activation of the bottleneck", choices=ACTIVATIONS)
     train_head: bool = option(True, "keep a task head (classifier/score/projection) trainable")
 
 
@@ -37,8 +39,6 @@ def _bottleneck(hidden: int, reduction: int, non_linearity: str):
     import torch
 
     activations = {"relu": torch.nn.ReLU, "gelu": torch.nn.GELU, "tanh": torch.nn.Tanh}
-    if non_linearity not in activations:
-        raise ConfigError(f"peft=adapter: key 'non_linearity': {non_linearity!r} is not one of {sorted(activations)}")
     size = max(1, hidden // reduction)
     down, up = torch.nn.Linear(hidden, size), torch.nn.Linear(size, hidden)
     torch.nn.init.zeros_(up.weight)
@@ -70,9 +70,6 @@ class BottleneckAdapter(PeftMethod):
     def targets(self) -> list[str]:
         if self.config.target_modules:
             return list(self.config.target_modules)
-        if self.config.placement not in PLACEMENTS:
-            raise ConfigError(f"peft=adapter: key 'placement': {self.config.placement!r} is not one of "
-                              f"{', '.join(PLACEMENTS)}")
         return PLACEMENTS[self.config.placement]
 
     def _matches(self, name: str) -> bool:

@@ -14,21 +14,22 @@ from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import NeuralComponent, NeuralRerankerConfig
+from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
 
 
 @dataclass
 class CrossEncoderConfig(NeuralRerankerConfig):
-    max_length: int = option(512, "tokens of query + passage kept (the passage is truncated)")
+    # A pair needs [CLS] q [SEP] p [SEP]: one more special token than a single text, and a passage token.
+    max_length: int = option(512, "tokens of query + passage kept (the passage is truncated)", ge=MIN_TEXT_TOKENS + 2)
     head: str = option("auto", "auto (classifier for a trained cross-encoder checkpoint, else segment_cosine), "
-                               "classifier (one-logit head) or segment_cosine (no new weights)")
-    scale: float = option(20.0, "segment_cosine: scores are scale * cosine (a softmax temperature in training)")
+                               "classifier (one-logit head) or segment_cosine (no new weights)",
+                       choices=("auto", "classifier", "segment_cosine"))
+    scale: float = option(20.0, "segment_cosine: scores are scale * cosine (a softmax temperature in training)", gt=0)
 
 
 class CrossEncoderReranker(NeuralComponent, Reranker):
     Config = CrossEncoderConfig
-    choices = {**NeuralComponent.choices, "head": ("auto", "classifier", "segment_cosine")}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.cross_encoder import CrossEncoder

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from harness.components import Retriever, Run, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
-from harness.neural.component import NeuralComponent, NeuralConfig
+from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
 from harness.neural.functional import POOLINGS, SIMILARITIES
 from harness.neural.rerank import query_texts
 from harness.neural.store import cached_encodings
@@ -25,18 +25,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DenseConfig(NeuralConfig):
-    top_k: int = option(1000, "documents returned per query")
-    pooling: str = option("mean", "token pooling: mean (all-MiniLM-L6-v2's own), cls or max")
-    similarity: str = option("cosine", "cosine or dot")
-    query_max_length: int = option(64, "query tokens kept")
-    passage_max_length: int = option(256, "passage tokens kept")
-    index: str = option("exact", "exact (torch matrix product) or faiss (needs faiss-cpu)")
+    top_k: int = option(1000, "documents returned per query", ge=1)
+    pooling: str = option("mean", "token pooling (mean: all-MiniLM-L6-v2's own)", choices=POOLINGS)
+    similarity: str = option("cosine", "vector similarity", choices=SIMILARITIES)
+    query_max_length: int = option(64, "query tokens kept", ge=MIN_TEXT_TOKENS)
+    passage_max_length: int = option(256, "passage tokens kept", ge=MIN_TEXT_TOKENS)
+    index: str = option("exact", "exact: torch matrix product; faiss: needs faiss-cpu", choices=("exact", "faiss"))
 
 
 class DenseRetriever(NeuralComponent, Retriever):
     Config = DenseConfig
-    choices = {**NeuralComponent.choices, "pooling": POOLINGS, "similarity": SIMILARITIES,
-               "index": ("exact", "faiss")}
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.neural.bi_encoder import BiEncoder

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 from harness.components import Generator, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
+from harness.neural.component import DTYPES
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,14 @@ class HFGeneratorConfig:
     instruction: str = option(INSTRUCTION, "user message; fields {passages} {question} {abstain_answer}")
     passage_template: str = option("[{index}] {text}", "how each passage is listed; fields {index} {text}")
     abstain_answer: str = option("I cannot answer.", "what the model is told to reply without an answer")
-    max_new_tokens: int = option(32, "answer length limit in tokens")
-    batch_size: int = option(8, "prompts per generate call (left padding)")
+    max_new_tokens: int = option(32, "answer length limit in tokens", ge=1)
+    batch_size: int = option(8, "prompts per generate call (left padding)", ge=1)
     do_sample: bool = option(False, "sample instead of greedy decoding")
-    temperature: float = option(0.7, "sampling temperature (only with do_sample)")
-    dtype: str = option("auto", "auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16")
+    temperature: float = option(0.7, "sampling temperature (only with do_sample)", gt=0)
+    dtype: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", choices=DTYPES)
     cpu_threads: Optional[int] = option(None, "torch CPU threads (null: torch's default); on a machine shared "
-                                              "with other jobs, 1 avoids OpenMP oversubscription (5-10x faster)")
+                                              "with other jobs, 1 avoids OpenMP oversubscription (5-10x faster)",
+                                        ge=1)
 
 
 class HFGenerator(Generator):

@@ -11,18 +11,19 @@ from typing import Any, Optional, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import NeuralComponent, NeuralRerankerConfig
+from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
 from harness.neural.store import cached_encodings
 
 
 @dataclass
 class LateInteractionConfig(NeuralRerankerConfig):
-    dim: Optional[int] = option(128, "projection size of token vectors (ColBERT: 128); null = no projection")
+    dim: Optional[int] = option(128, "projection size of token vectors (ColBERT: 128); null = no projection", ge=1)
     query_marker: Optional[str] = option("[unused0]", "token put after [CLS] of queries (null = none)")
     doc_marker: Optional[str] = option("[unused1]", "token put after [CLS] of documents (null = none)")
-    query_max_length: int = option(32, "query tokens kept (ColBERT: 32)")
-    passage_max_length: int = option(180, "document tokens kept (ColBERT: 180)")
+    # One more than a plain text: the marker token goes after [CLS].
+    query_max_length: int = option(32, "query tokens kept (ColBERT: 32)", ge=MIN_TEXT_TOKENS + 1)
+    passage_max_length: int = option(180, "document tokens kept (ColBERT: 180)", ge=MIN_TEXT_TOKENS + 1)
 
 
 class LateInteractionReranker(NeuralComponent, Reranker):

@@ -30,11 +30,11 @@ DECODER_PRESETS = {
 
 @dataclass
 class LoraConfig:
-    r: int = option(8, "rank of the update B·A")
-    alpha: float = option(16.0, "scaling: the update is multiplied by alpha / r")
-    dropout: float = option(0.0, "dropout on the LoRA branch during training")
+    r: int = option(8, "rank of the update B·A", ge=1)
+    alpha: float = option(16.0, "scaling: the update is multiplied by alpha / r", gt=0)
+    dropout: float = option(0.0, "dropout on the LoRA branch during training", ge=0, lt=1)
     target_modules: Any = option("qv", "preset (qv, qkvo, all-linear) or a list of module-name suffixes")
-    bias: str = option("none", "train biases too: none, all, lora_only")
+    bias: str = option("none", "which biases are trained too", choices=("none", "all", "lora_only"))
     train_head: bool = option(True, "keep a task head (e.g. a classifier) trainable beside LoRA")
     head_modules: list = field(default_factory=lambda: ["classifier", "score", "projection"],
                                metadata={"help": "module names of task heads trained fully"})
@@ -51,13 +51,14 @@ class Lora(PeftMethod):
                                   f"presets: {', '.join(PRESETS)}, or give a list of module names")
             decoder = model is not None and _has_module(model, "q_proj")
             return (DECODER_PRESETS if decoder else PRESETS)[spec]
+        if not (isinstance(spec, (list, tuple)) and spec and all(isinstance(name, str) for name in spec)):
+            raise ConfigError(f"peft=lora: key 'target_modules': {spec!r} is neither a preset "
+                              f"({', '.join(PRESETS)}) nor a non-empty list of module names")
         return list(spec)
 
     def apply(self, model: Any) -> Any:
         import peft
 
-        if self.config.r < 1:
-            raise ConfigError(f"peft=lora: key 'r': must be >= 1, got {self.config.r}")
         heads = [name for name in self.config.head_modules if _has_module(model, name)] if self.config.train_head else []
         config = peft.LoraConfig(r=self.config.r, lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
                                  target_modules=self.targets(model), bias=self.config.bias, modules_to_save=heads or None)

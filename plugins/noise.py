@@ -34,10 +34,10 @@ POSITIONS = ("first", "middle", "last")
 
 @dataclass
 class NoiseConfig:
-    k: int = option(5, "passages in the context")
-    ratio: float = option(0.0, "noise ratio rho in [0, 1]: ceil(k*rho) of the k passages are noise")
-    gold_position: str = option("first", "where the gold passages go: first, middle, last")
-    seed: int = option(0, "seed of random draws (combined with the query id)")
+    k: int = option(5, "passages in the context", ge=1)
+    ratio: float = option(0.0, "noise ratio rho: ceil(k*rho) of the k passages are noise", ge=0, le=1)
+    gold_position: str = option("first", "where the gold passages go", choices=POSITIONS)
+    seed: int = option(0, "seed of random draws (combined with the query id)", ge=0)
 
 
 def noise_count(k: int, ratio: float) -> int:
@@ -46,19 +46,13 @@ def noise_count(k: int, ratio: float) -> int:
 
 
 class ContextNoise(NoiseInjector):
-    """Shared logic: counts, gold placement, validation. Subclasses choose the noise."""
+    """Shared logic: counts and gold placement (the registry checks the config's bounds). Subclasses choose the noise."""
 
     Config = NoiseConfig
     needs_corpus: ClassVar[bool] = False  # True: prepare() receives every corpus doc id
 
     def __init__(self, config: NoiseConfig, context):
         super().__init__(config, context)
-        if config.k < 1:
-            raise ConfigError(f"noise={self.name or type(self).__name__}: key 'k': must be >= 1, got {config.k}")
-        if not 0.0 <= config.ratio <= 1.0:
-            raise ConfigError(f"noise: key 'ratio': must be in [0, 1], got {config.ratio}")
-        if config.gold_position not in POSITIONS:
-            raise ConfigError(f"noise: key 'gold_position': {config.gold_position!r} is not one of {POSITIONS}")
         self.corpus_ids: Sequence[str] = ()
 
     def prepare(self, corpus_ids: Sequence[str]) -> None:

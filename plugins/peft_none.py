@@ -6,21 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.components import PeftMethod, option
-from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 
 
 @dataclass
 class NoPeftConfig:
-    mode: str = option("frozen", "frozen: train nothing (zero-shot); full: train every weight")
+    mode: str = option("frozen", "frozen: train nothing (zero-shot); full: train every weight",
+                       choices=("frozen", "full"))
 
 
 class NoPeft(PeftMethod):
     Config = NoPeftConfig
 
     def apply(self, model: Any) -> Any:
-        if self.config.mode not in ("frozen", "full"):
-            raise ConfigError(f"peft=none: key 'mode': {self.config.mode!r} is not one of 'frozen', 'full'")
         for parameter in model.parameters():
             parameter.requires_grad_(self.config.mode == "full")
         return model

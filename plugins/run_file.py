@@ -20,7 +20,7 @@ from harness.trec_io import ranked, read_run
 @dataclass
 class RunFileConfig:
     path: Optional[str] = option(None, "a TREC run file; null = the dataset's own scored docs")
-    top_k: Optional[int] = option(None, "keep the best k documents per query (null = all)")
+    top_k: Optional[int] = option(None, "keep the best k documents per query (null = all)", ge=1)
 
 
 class RunFileRetriever(Retriever):

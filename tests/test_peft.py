@@ -9,7 +9,8 @@ from transformers import BertConfig, BertForSequenceClassification, BertModel
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
-from harness.peft_artifacts import AdapterError, count_parameters, load_adapter, save_adapter
+from harness.backbone import identify
+from harness.peft_artifacts import AdapterError, count_parameters, load_adapter, metadata_digest, save_adapter
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 
@@ -56,8 +57,10 @@ def test_lora_keeps_the_classifier_head_trainable(tmp_path):
 def test_unknown_preset_and_bad_rank_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'qz'"):
         method("lora", tmp_path, target_modules="qz").apply(tiny_bert())
-    with pytest.raises(ConfigError, match="'r': must be >= 1"):
-        method("lora", tmp_path, r=0).apply(tiny_bert())
+    with pytest.raises(ConfigError, match=r"^peft \(peft 'lora'\): key 'r': 0 is out of range \(must be >= 1\)$"):
+        method("lora", tmp_path, r=0)
+    with pytest.raises(ConfigError, match=r"key 'target_modules': 5 is neither a preset"):
+        method("lora", tmp_path, target_modules=5).apply(tiny_bert())
 
 
 def test_merged_lora_gives_the_same_outputs(tmp_path):
@@ -94,9 +97,9 @@ def test_none_method_freezes_or_trains_everything(tmp_path):
     assert count_parameters(method("none", tmp_path, mode="full").apply(full))[0] == count_parameters(full)[1]
 
 
-def _trained_lora(tmp_path):
+def _trained_lora(tmp_path, base=None):
     peft_method = method("lora", tmp_path, r=2)
-    model = peft_method.apply(tiny_bert())
+    model = peft_method.apply(base if base is not None else tiny_bert())
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.requires_grad:
@@ -108,42 +111,50 @@ def _apply(tmp_path):
     return lambda model, meta: method(meta["method"], tmp_path, **meta["config"]).apply(model)
 
 
+def _saved(tmp_path, name="tiny-bert"):
+    """A trained LoRA adapter of tiny_bert() saved with its backbone's identity, and the trained model."""
+    backbone = identify(tiny_bert(), name)
+    _, model = _trained_lora(tmp_path)
+    folder = save_adapter(model, tmp_path / "adapter", method="lora", config={"r": 2}, backbone=backbone)
+    return folder, model
+
+
 def test_adapter_round_trip_gives_identical_outputs(tmp_path):
-    peft_method, model = _trained_lora(tmp_path)
-    folder = save_adapter(model, tmp_path / "adapter", method="lora", config={"r": 2}, backbone="tiny-bert")
+    folder, model = _saved(tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["adapter.safetensors", "metadata.json"]
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["trainable_parameters"] == LAYERS * 2 * 2 * 2 * HIDDEN
-    loaded = load_adapter(tiny_bert(), folder, _apply(tmp_path), backbone="tiny-bert")
+    assert meta["backbone"]["name"] == "tiny-bert" and meta["format"] == "harness-adapter/2"
+    loaded = load_adapter(tiny_bert(), folder, _apply(tmp_path), "tiny-bert")
     with torch.no_grad():
         assert torch.equal(loaded(**batch()).last_hidden_state, model(**batch()).last_hidden_state)
 
 
 def test_corrupted_adapter_is_refused(tmp_path):
-    _, model = _trained_lora(tmp_path)
-    folder = save_adapter(model, tmp_path / "adapter", method="lora", config={"r": 2}, backbone="tiny-bert")
+    folder, _ = _saved(tmp_path)
     data = bytearray((folder / "adapter.safetensors").read_bytes())
     data[-5] ^= 0xFF
     (folder / "adapter.safetensors").write_bytes(bytes(data))
     with pytest.raises(AdapterError, match="corrupted or missing"):
-        load_adapter(tiny_bert(), folder, _apply(tmp_path))
+        load_adapter(tiny_bert(), folder, _apply(tmp_path), "tiny-bert")
 
 
 def test_mismatched_adapter_is_refused(tmp_path):
-    _, model = _trained_lora(tmp_path)
-    folder = save_adapter(model, tmp_path / "adapter", method="lora", config={"r": 2}, backbone="tiny-bert")
-    with pytest.raises(AdapterError, match="trained on backbone 'tiny-bert', not 'other'"):
-        load_adapter(tiny_bert(), folder, _apply(tmp_path), backbone="other")
+    folder, _ = _saved(tmp_path)
+    with pytest.raises(AdapterError, match="trained on backbone 'tiny-bert', not 'other'; the weights are the same: "
+                                           "load it with model=tiny-bert"):
+        load_adapter(tiny_bert(), folder, _apply(tmp_path), "other")
     meta = json.loads((folder / "metadata.json").read_text())
-    meta["config"] = {"r": 4}  # metadata claims another rank than the weights hold
+    meta["config"] = {"r": 4}  # metadata claims another rank than the weights hold (and its checksum agrees)
+    meta["metadata_sha256"] = metadata_digest(meta)
     (folder / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(AdapterError, match="does not fit the model"):
-        load_adapter(tiny_bert(), folder, _apply(tmp_path))
+        load_adapter(tiny_bert(), folder, _apply(tmp_path), "tiny-bert")
 
 
 def test_metadata_errors_name_the_file(tmp_path):
     with pytest.raises(AdapterError, match="metadata.json is missing"):
-        load_adapter(tiny_bert(), tmp_path, _apply(tmp_path))
+        load_adapter(tiny_bert(), tmp_path, _apply(tmp_path), "tiny-bert")
     (tmp_path / "metadata.json").write_text("{broken")
     with pytest.raises(AdapterError, match=r"metadata.json:1: invalid JSON"):
-        load_adapter(tiny_bert(), tmp_path, _apply(tmp_path))
+        load_adapter(tiny_bert(), tmp_path, _apply(tmp_path), "tiny-bert")

@@ -6,39 +6,32 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from harness.components import Component, Context, option
-from harness.errors import ConfigError
+from harness.components import Component, option
 
 logger = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+# Fewest tokens a max length may keep: [CLS], one token of text, [SEP]. Below the
+# tokenizer's own special tokens, transformers ignores max_length and truncates nothing.
+MIN_TEXT_TOKENS = 3
 
 
 @dataclass
 class NeuralConfig:
     model: Optional[str] = option(None, "HF id or local folder; null = the packaged all-MiniLM-L6-v2")
-    batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length")
-    dtype: str = option("auto", "auto (fp32 on CPU, bf16/fp16 on CUDA), float32, bfloat16 or float16")
+    batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length", ge=1)
+    dtype: str = option("auto", "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA", choices=DTYPES)
 
 
 @dataclass
 class NeuralRerankerConfig(NeuralConfig):
-    top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below")
+    top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below", ge=1)
 
 
 class NeuralComponent(Component):
     """Builds its scorer on first use, so a stage served from the cache never loads a model."""
 
     _scorer: Any = None
-    # Option -> allowed values, checked when the component is built (not at first use,
-    # which may come after a long first stage).
-    choices: dict[str, tuple[str, ...]] = {"dtype": ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")}
-
-    def __init__(self, config: Any, context: Context):
-        super().__init__(config, context)
-        for key, allowed in self.choices.items():
-            value = getattr(config, key)
-            if value not in allowed:
-                raise ConfigError(f"{self.kind} '{type(self).__name__}': {key} '{value}' is not one of "
-                                  f"{', '.join(allowed)}")
 
     def build_scorer(self, **common: Any) -> Any:
         raise NotImplementedError

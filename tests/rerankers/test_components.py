@@ -115,7 +115,7 @@ def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, con
 def test_bad_choices_fail_when_built(name, kind, key, value, context):
     from harness.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=f"{key} '{value}' is not one of"):
+    with pytest.raises(ConfigError, match=rf"^{kind} \({kind} '{name}'\): key '{key}': '{value}' is not one of "):
         build(context, kind, name, **{key: value})
 
 
