@@ -11,6 +11,7 @@ or whose data changed after it ran, is counted as skipped, with the reason.
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,13 +25,14 @@ class Report:
     checked: Counter = field(default_factory=Counter)  # system -> folders reproduced
     skipped: Counter = field(default_factory=Counter)  # reason -> folders
     failures: list[str] = field(default_factory=list)
+    copies: int = 0  # folders identical to one checked already (MLflow's artifact copies)
 
     def lines(self) -> list[str]:
         if not (self.checked or self.skipped or self.failures):
             return []
         systems = ", ".join(f"{name} {count}" for name, count in sorted(self.checked.items())) or "none"
         out = [f"run folders re-evaluated from run.trec: {sum(self.checked.values())} equal to their "
-               f"metrics.json within {TOLERANCE:g} ({systems})"]
+               f"metrics.json within {TOLERANCE:g} ({systems}; {self.copies} identical copies not counted)"]
         if self.skipped:
             out.append(f"run folders skipped: {sum(self.skipped.values())}")
             out += [f"  {count} x {reason}" for reason, count in self.skipped.most_common()]
@@ -46,8 +48,13 @@ def run_folders(base: Path) -> list[Path]:
 
 
 def check_all(base: Path) -> Report:
-    report = Report()
+    report, seen = Report(), set()
     for path in run_folders(base):
+        digest = hashlib.sha256(b"".join((path / name).read_bytes() for name in ("metrics.json", "run.trec")))
+        if digest.digest() in seen:
+            report.copies += 1
+            continue
+        seen.add(digest.digest())
         check_one(path, report)
     return report
 
@@ -79,7 +86,7 @@ def check_one(path: Path, report: Report) -> None:
         report.failures.append(f"{path}: " + ", ".join(f"{m} metrics.json {a!r} vs run.trec {b!r}"
                                                        for m, (a, b) in differ.items()))
     elif not values:
-        report.skipped["no IR metric to compare"] += 1
+        report.skipped["no IR metric to compare (evaluation.metrics: RAG or custom metrics only)"] += 1
     else:
         report.checked[folder.info.get("tags", {}).get("harness.system", "?")] += 1
 
