@@ -62,29 +62,45 @@ def extra_search_path(overrides: list[str]) -> list[str]:
 
 
 def evaluate_file(args) -> int:
+    """``harness evaluate``: a run folder's own run.trec is evaluated as its run did (see run_folder)."""
     from harness import datasets
-    from harness.evaluation import evaluate
+    from harness.evaluation import evaluate, require_overlap
     from harness.plugin_manager import get_plugin_manager
+    from harness.run_folder import RunFolder, default_binary_level
     from harness.trec_io import read_run
 
-    pm = get_plugin_manager()
-    root = datasets.resolve_data_root(args.data_root)
-    dataset = datasets.load(args.dataset, pm, root)
+    run_file = Path(args.run_file)
+    run = read_run(run_file)  # a malformed file fails before the dataset loads
+    own = RunFolder.of(run_file)
+    own = own if own and own.dataset_id == args.dataset else None
+    dataset = datasets.load(args.dataset, get_plugin_manager(), datasets.resolve_data_root(args.data_root))
     qrels = datasets.qrels(dataset, args.dataset)
+    if own:
+        qrels = own.evaluated_qrels(dataset, qrels)
     level = args.binary_relevance_level
     if level is None:
-        level = 2 if "trec-dl" in args.dataset else 1
-    run = read_run(Path(args.run_file))
+        level = own.binary_relevance_level if own else default_binary_level(args.dataset)
+    require_overlap(run, qrels, str(run_file), args.dataset)
     result = evaluate(qrels, run, args.metrics, level)
     if args.json:
         import json
 
         print(json.dumps(result.mean))
         return 0
-    print(f"{args.run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level})")
+    print(f"{run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level}){_settings(own, args)}")
     for name, value in result.mean.items():
         print(f"  {name:<14}{value:.4f}")
     return 0
+
+
+def _settings(own, args) -> str:
+    """The run folder's settings ``harness evaluate`` applied, as a line of its header."""
+    used = []
+    if own and args.binary_relevance_level is None:
+        used.append(f"dataset.binary_relevance_level={own.binary_relevance_level}")
+    if own and own.query_limit:
+        used.append(f"dataset.query_limit={own.query_limit}")
+    return f"\n  from the run folder's config.yaml: {', '.join(used)}" if used else ""
 
 
 def list_plugins(verbose: bool = False) -> int:

@@ -190,8 +190,8 @@ def _execute(config, registry, context, retriever, reranker, run_name, label, ta
     if training:  # cost figures join the metrics; the curves and the adapter go into the run folder
         evaluation.mean.update({k: float(v) for k, v in training.items() if isinstance(v, (int, float))})
         train_stage.copy_adapter(trained, run_dir)
-    info = {"run_name": run_name, "dataset": ds["id"], "corpus_label": label, "queries": len(queries),
-            "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
+    info = {"run_name": run_name, "dataset": ds["id"], "data_root": context.data_root, "corpus_label": label,
+            "queries": len(queries), "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
             "cache": dict(context.cache.stats), "tags": tags,
             "training": {k: training[k] for k in ("losses", "validation")} if training else None}
     logger.info("stage cache: %s", context.cache.summary())

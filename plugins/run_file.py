@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 from harness.components import Retriever, Run, check_queries, option
 from harness.digests import file_digest
 from harness.errors import DataError
+from harness.evaluation import some_ids
 from harness.hookspecs import hookimpl
 from harness.trec_io import ranked, read_run
 
@@ -51,6 +52,10 @@ class RunFileRetriever(Retriever):
             raise DataError(f"dataset '{self.context.dataset_id}' has no scored docs (no official run); "
                             "give a TREC run file with retriever.path=...")
         run = {qid: docs for qid, docs in full.items() if qid in wanted}
+        if not run:  # a run file of another dataset would otherwise score 0 everywhere, without a word
+            raise DataError(f"retriever=run: {self.config.path or 'the scored docs'} share no query with dataset "
+                            f"'{self.context.dataset_id}': run queries {some_ids(full)}; the dataset's queries "
+                            f"{some_ids(wanted)}. Is the run for this dataset?")
         if self.config.top_k:
             run = {qid: dict(ranked(docs)[: self.config.top_k]) for qid, docs in run.items()}
         return run

@@ -31,3 +31,34 @@ def harness_env(**extra: str) -> dict[str, str]:
     env.update(extra)
     env.setdefault("HYDRA_FULL_ERROR", "0")
     return env
+
+
+# The session's check that every run folder the tests wrote reproduces its metrics.json from its
+# run.trec (tests/run_folder_check.py): a difference fails the session.
+BASETEMP = pytest.StashKey[Path]()
+REPORT = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_basetemp(tmp_path_factory, pytestconfig):
+    pytestconfig.stash[BASETEMP] = tmp_path_factory.getbasetemp()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    base = session.config.stash.get(BASETEMP, None)
+    if base is None or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return
+    from run_folder_check import check_all
+
+    report = check_all(base)
+    session.config.stash[REPORT] = report.lines()
+    if report.failures:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(REPORT, None)
+    if lines:
+        terminalreporter.section("run folders: run.trec vs metrics.json")
+        for line in lines:
+            terminalreporter.write_line(line)

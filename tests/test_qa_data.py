@@ -91,3 +91,46 @@ def test_qa_jsonl_pattern_needs_no_code(tmp_path):
     ds = datasets.load(f"qa-jsonl:{path}", get_plugin_manager(), tmp_path)
     assert [q.query_id for q in ds.queries_iter()] == ["q1"]
     assert {d.doc_id for d in ds.docs_iter()} == {"q1/gold/0", "q1/distractor/0", "cf1"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (json.dumps({**BAD, "id": {"a": 1}}), "key 'id' must be a string or an integer, got dict"),
+    (json.dumps({**BAD, "id": None}), "key 'id' must be a string or an integer, got NoneType"),
+    (json.dumps({**BAD, "id": True}), "key 'id' must be a string or an integer, got bool"),
+    (json.dumps({**BAD, "id": "q 9"}), "key 'id' 'q 9' must be non-empty and hold no whitespace"),
+    (json.dumps({**BAD, "answers": ["Ann", " "]}), "key 'answers' must be a non-empty list of non-empty strings"),
+    (json.dumps({**BAD, "gold_passages": [{"id": [1], "text": "t"}]}),
+     "gold passage 0: key 'id' must be a string or an integer, got list"),
+    (json.dumps({**BAD, "distractors": [{"text": 3}]}), "distractor passage 0 must be a string or"),
+    ('{"id": "q9", "id": "q10", "question": "Who?", "answers": ["Ann"], "gold_passages": ["x"]}',
+     "not a valid record (duplicate key 'id')"),
+])
+def test_every_field_type_is_checked(tmp_path, bad, message):
+    path = write_lines(tmp_path / "qa.jsonl", [ITEM, bad])
+    with pytest.raises(FormatError) as info:
+        read_jsonl(path)
+    assert str(info.value).startswith(f"{path}:2: {message}")
+
+
+def test_bad_utf8_names_line_and_byte_without_the_ir_datasets_hint(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    first = json.dumps(ITEM).encode() + b"\n"
+    path.write_bytes(first + b'{"question": "Wh\xe9?"}\n')
+    with pytest.raises(FormatError) as info:
+        read_jsonl(path)
+    assert str(info.value).startswith(f"{path}:2: not valid UTF-8: byte 0xe9 at column 17 "
+                                      f"(byte offset {len(first) + 16} in the file)")
+    ds = datasets.load(f"qa-jsonl:{path}", get_plugin_manager(), tmp_path)  # through ir_datasets, as a run reads
+    with pytest.raises(FormatError) as info:
+        datasets.queries(ds, f"qa-jsonl:{path}")
+    assert "IR_DATASETS_HOME" not in str(info.value) and f"{path}:2: not valid UTF-8" in str(info.value)
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match=r"qa.jsonl: no QA records in file"):
+        read_jsonl(write_lines(tmp_path / "qa.jsonl", ["", " "]))
+
+
+def test_unknown_keys_are_named_in_a_warning(tmp_path, caplog):
+    read_jsonl(write_lines(tmp_path / "qa.jsonl", [{**ITEM, "distractor": ["typo"]}]))
+    assert "keys ignored (not part of the QA format): distractor" in caplog.text

@@ -9,6 +9,7 @@ from typing import Optional
 from harness.errors import ConfigError
 from harness.leaderboard.entries import Entry, unique_names
 from harness.leaderboard.significance import TESTS, Comparison, compare_to_baseline
+from harness.ranking import ranked as ranked_by_score
 
 logger = logging.getLogger(__name__)
 MARKERS = {"student": "†", "fisher": "‡"}  # shown beside a significant difference
@@ -71,7 +72,9 @@ def build_leaderboard(entries: list[Entry], metric: str, baseline: Optional[str]
         logger.warning("leaderboard: entries come from %d datasets (%s); filter with --dataset",
                        len(datasets), ", ".join(sorted(datasets)))
     metrics = shared_metrics(unique_names(entries), metric)
-    ranked = sorted(entries, key=lambda e: (-e.mean[metric], e.name))
+    by_name = {e.name: e for e in entries}
+    # The one ranking rule of run files and evaluation: ties in the mean by descending name.
+    ranked = [by_name[name] for name, _ in ranked_by_score({e.name: e.mean[metric] for e in entries})]
     board = Leaderboard(metric, metrics, ranked, tests=tuple(tests), correction=correction, alpha=alpha)
     if len(ranked) > 1:
         board.baseline = pick_baseline(ranked, baseline)

@@ -36,13 +36,16 @@ class Entry:
 
 
 def unique_names(entries: list[Entry]) -> list[Entry]:
-    """Suffix the source to names that occur more than once, so every row is addressable."""
-    seen: dict[str, int] = {}
-    for entry in entries:
-        seen[entry.name] = seen.get(entry.name, 0) + 1
-    for entry in entries:
-        if seen[entry.name] > 1:
-            entry.name = f"{entry.name} [{entry.source}]"
+    """Suffix the source to names that occur more than once, then a number, so every row is addressable."""
+    for suffix in (lambda entry, n: f" [{entry.source}]", lambda entry, n: f" #{n}"):
+        counts: dict[str, int] = {}
+        for entry in entries:
+            counts[entry.name] = counts.get(entry.name, 0) + 1
+        seen: dict[str, int] = {}
+        for entry in entries:
+            if counts[entry.name] > 1:
+                seen[entry.name] = seen.get(entry.name, 0) + 1
+                entry.name += suffix(entry, seen[entry.name])
     return entries
 
 

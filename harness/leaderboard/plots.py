@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 from harness.leaderboard.board import Leaderboard
+from harness.leaderboard.escape import plot_label
 
 
 def _png(fig) -> bytes:
@@ -33,11 +34,11 @@ def _figure():
 
 def ranking(board: Leaderboard) -> bytes:
     fig, ax = _figure()
-    names = [e.name + board.markers(e.name) for e in board.entries][::-1]
+    names = [plot_label(e.name + board.markers(e.name)) for e in board.entries][::-1]
     ax.barh(names, [e.mean[board.metric] for e in board.entries][::-1], color="#4c72b0")
-    ax.set_xlabel(board.metric)
-    ax.set_title(f"{board.metric} ({'baseline: ' + board.baseline if board.baseline else 'no baseline'})",
-                 fontsize=9)
+    ax.set_xlabel(plot_label(board.metric))
+    baseline = f"baseline: {board.baseline}" if board.baseline else "no baseline"
+    ax.set_title(plot_label(f"{board.metric} ({baseline})"), fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     return _png(fig)
 
@@ -50,11 +51,11 @@ def scatter(board: Leaderboard, attribute: str, label: str, log: bool) -> bytes 
     fig, ax = _figure()
     ax.scatter([p[0] for p in points], [p[1] for p in points], color="#dd8452")
     for x, y, name in points:
-        ax.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(plot_label(name), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     if log and all(p[0] > 0 for p in points):
         ax.set_xscale("log")
     ax.set_xlabel(label)
-    ax.set_ylabel(board.metric)
+    ax.set_ylabel(plot_label(board.metric))
     return _png(fig)
 
 
@@ -64,7 +65,7 @@ def noise_curves(board: Leaderboard) -> bytes | None:
         return None
     fig, ax = _figure()
     for name, measure, points in curves:
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{name}: {measure}")
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=plot_label(f"{name}: {measure}"))
     ax.set_xlabel("noise ratio rho")
     ax.set_ylabel("value")
     ax.legend(fontsize=6)

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any, Optional
 
+from harness.leaderboard import escape
 from harness.leaderboard.board import Leaderboard
 
 
@@ -36,35 +37,41 @@ def rows(board: Leaderboard, marked: bool = True) -> list[list[Any]]:
     return out
 
 
-def terminal(board: Leaderboard) -> str:
+def _table(board: Leaderboard, cell, tablefmt: str) -> str:
+    """The rows and header through tabulate, each text cell escaped by ``cell`` (numbers left alone)."""
     from tabulate import tabulate
 
-    return tabulate(rows(board), headers=header(board), tablefmt="simple") + "\n" + board.legend()
+    def escaped(row):
+        return [c if isinstance(c, (int, float)) else cell(c) for c in row]
+
+    return tabulate([escaped(row) for row in rows(board)], headers=escaped(header(board)), tablefmt=tablefmt)
+
+
+def terminal(board: Leaderboard) -> str:
+    return _table(board, escape.one_line, "simple") + "\n" + escape.one_line(board.legend())
 
 
 def markdown(board: Leaderboard) -> str:
-    from tabulate import tabulate
-
-    return tabulate(rows(board), headers=header(board), tablefmt="github") + "\n\n" + board.legend() + "\n"
+    return _table(board, escape.markdown, "github") + "\n\n" + escape.markdown(board.legend()) + "\n"
 
 
 def to_csv(board: Leaderboard) -> str:
     """Unmarked numbers plus one 'significant (test)' column per test, for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header(board) + [f"significant ({t})" for t in board.tests])
+    writer.writerow([escape.csv_cell(c) for c in header(board) + [f"significant ({t})" for t in board.tests]])
     for entry, row in zip(board.entries, rows(board, marked=False)):
         found = board.comparisons.get(entry.name)
-        writer.writerow(row + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests])
+        cells = row + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
+        writer.writerow([escape.csv_cell(c) for c in cells])
     return buffer.getvalue()
 
 
-LATEX_SPECIALS = {c: "\\" + c for c in "&%$#_{}"}
 LATEX_MARKERS = {"†": "$^{\\dagger}$", "‡": "$^{\\ddagger}$", "Δ": "$\\Delta$"}
 
 
 def _tex(text: Any) -> str:
-    out = "".join(LATEX_SPECIALS.get(c, c) for c in str(text))
+    out = escape.latex(text)
     for mark, command in LATEX_MARKERS.items():
         out = out.replace(mark, command)
     return out
@@ -72,11 +79,7 @@ def _tex(text: Any) -> str:
 
 def latex(board: Leaderboard) -> str:
     """A tabular; markers become daggers (tabulate's own latex escaping would mangle them)."""
-    from tabulate import tabulate
-
-    table = tabulate([[_tex(c) for c in row] for row in rows(board)], headers=[_tex(h) for h in header(board)],
-                     tablefmt="latex_raw")
-    return table + "\n% " + board.legend() + "\n"
+    return _table(board, _tex, "latex_raw") + "\n% " + escape.one_line(board.legend()) + "\n"
 
 
 def write(board: Leaderboard, fmt: str) -> str:

@@ -6,12 +6,12 @@ from typing import Any, Mapping, Sequence
 
 from harness.components import Run
 from harness.errors import DataError
+from harness.ranking import ranked
 
 
 def candidates(run: Run, top_k: int) -> dict[str, list[str]]:
-    """Each query's best ``top_k`` documents, by score then doc id (deterministic on ties)."""
-    return {qid: [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:top_k]]
-            for qid, docs in run.items()}
+    """Each query's best ``top_k`` documents under the one ranking rule (ties: descending doc id)."""
+    return {qid: [d for d, _ in ranked(docs)[:top_k]] for qid, docs in run.items()}
 
 
 def passage_texts(dataset: Any, doc_ids: Sequence[str], dataset_id: str = "") -> dict[str, str]:
@@ -40,7 +40,7 @@ def rebuild(run: Run, reranked: Mapping[str, Mapping[str, float]]) -> Run:
             out[qid] = dict(docs)
             continue
         floor = min(scores.values())
-        tail = [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0])) if d not in scores]
+        tail = [d for d, _ in ranked(docs) if d not in scores]
         scores.update({d: floor - 1.0 - i for i, d in enumerate(tail)})
         out[qid] = scores
     return out

@@ -1,0 +1,48 @@
+"""The numbered lines of a data file, decoded strictly: bad UTF-8 names file, line and byte offset.
+
+Python's text mode decodes in 8 KB chunks, so its UnicodeDecodeError names
+neither the line nor the file; reading bytes and decoding line by line does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Iterator
+
+from harness.errors import DataError, FormatError
+
+BOM = "\ufeff"
+
+
+def numbered_lines(path: Path, handle: IO | None = None) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of every line of ``path`` (or of ``handle``, a stream of it).
+
+    ``handle`` may be binary, or a text wrapper (its byte buffer is read).
+    A UTF-8 byte-order mark at the start of the file is dropped.
+    """
+    source = _open(path) if handle is None else getattr(handle, "buffer", handle)
+    offset = 0
+    with source:
+        for number, raw in enumerate(source, start=1):
+            text = raw if isinstance(raw, str) else _decode(path, number, offset, raw)
+            offset += len(raw)
+            yield number, text[1:] if number == 1 and text.startswith(BOM) else text
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _decode(path: Path, number: int, offset: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[:exc.start].decode("utf-8", errors="replace")) + 1
+        raise FormatError(path, number, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column} "
+                                        f"(byte offset {offset + exc.start} in the file)",
+                          raw.decode("utf-8", errors="backslashreplace")) from None
