@@ -1,9 +1,10 @@
 """Fault injection: a real sweep killed with SIGKILL and re-run ends as if it had never been killed.
 
 Each case kills a 3-job ``harness run -m`` (tiny data, MLflow's SQLite store in
-the tmp results folder) at one point: in the middle of its third job, or at a
-random point drawn from the lines the sweep logs (a seed picks a line in one
-third of an uninterrupted sweep's output, and a delay after it). The re-run
+the tmp results folder) at one point: in the middle of its third job, while
+MLflow creates its store, or at a random point drawn from the lines the sweep
+logs (a seed picks a line in one third of an uninterrupted sweep's output, and
+a delay after it). The re-run
 must give metrics identical to the uninterrupted sweep, exactly one FINISHED
 MLflow run per config, the killed runs marked KILLED and one complete run
 folder per job.
@@ -21,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -94,14 +96,14 @@ def sigkill(proc: subprocess.Popen) -> None:
     proc.stdout.close()
 
 
-def kill_after_line(cli, results: Path, line: int, delay: float) -> AtKill:
-    """Kill the sweep ``delay`` seconds after it logged its ``line``-th line."""
+def kill_after(cli, results: Path, reached: Callable[[int, str], bool], delay: float) -> AtKill:
+    """Kill the sweep ``delay`` seconds after it logged the line for which ``reached(number, line)`` holds."""
     proc = start_sweep(cli, results)
     watchdog = threading.Timer(MAX_SECONDS, sigkill, [proc])
     watchdog.start()
     try:
-        for _ in range(line):
-            if not proc.stdout.readline():
+        for number, line in enumerate(iter(proc.stdout.readline, ""), 1):
+            if reached(number, line):
                 break
         time.sleep(delay)
         injected = proc.poll() is None
@@ -180,6 +182,15 @@ def test_sweep_killed_in_its_third_job_resumes(cli, clean, tmp_path):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sweep_killed_at_a_random_point_resumes(cli, clean, tmp_path, seed):
     line, delay = kill_point(seed, clean.lines)
-    at_kill = kill_after_line(cli, tmp_path, line, delay)
+    at_kill = kill_after(cli, tmp_path, lambda number, _: number == line, delay)
     assert at_kill.injected, f"the sweep ended before line {line} + {delay:.2f} s"
     assert_resumed_like_clean(cli, tmp_path, at_kill, clean)
+
+
+def test_sweep_killed_while_creating_the_mlflow_store_resumes(cli, clean, tmp_path):
+    """MLflow creates a new store in steps (tables, then seconds of migrations): killed among them, it left a
+    store no later run could open ("table registered_models already exists")."""
+    at_kill = kill_after(cli, tmp_path, lambda _, line: "mlflow.store.db.utils: Updating database tables" in line, 0.3)
+    assert at_kill.injected and not at_kill.done
+    assert_resumed_like_clean(cli, tmp_path, at_kill, clean)
+    assert not list(tmp_path.glob(".mlflow.db.*"))  # the killed job's half-built store is gone
