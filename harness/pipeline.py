@@ -45,7 +45,8 @@ def config_hash(config: Mapping[str, Any]) -> str:
 
 def system_names(config: Mapping[str, Any]) -> list[str]:
     """The components a run is named after: retriever, then reranker and generator where configured."""
-    return [config[group]["name"] for group in ("retriever", "reranker", "generator") if config.get(group)]
+    groups = ("retriever", "reranker", "generator")
+    return [str(config[g].get("name")) for g in groups if isinstance(config.get(g), Mapping) and config[g]]
 
 
 def default_run_name(config: Mapping[str, Any], digest: str) -> str:
