@@ -43,7 +43,7 @@ def create_store_once(db: Path) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_builds(db)
     tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    remove_build(tmp)
     try:
         # The artifact root MlflowClient gives a new SQLite store (only the Default experiment uses it).
         SqlAlchemyStore(f"sqlite:///{tmp}", DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH).engine.dispose()
@@ -51,7 +51,13 @@ def create_store_once(db: Path) -> None:
     except FileExistsError:
         pass  # another job created the store meanwhile: it is used as it is
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_build(tmp)
+
+
+def remove_build(tmp: Path) -> None:
+    """A temporary store and SQLite's files beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        tmp.with_name(tmp.name + suffix).unlink(missing_ok=True)
 
 
 def remove_dead_builds(db: Path) -> None:
@@ -59,7 +65,7 @@ def remove_dead_builds(db: Path) -> None:
     for tmp in db.parent.glob(f".{db.name}.*.tmp"):
         pid = tmp.name.removeprefix(f".{db.name}.").removesuffix(".tmp")
         if pid.isdigit() and not pid_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+            remove_build(tmp)
 
 
 def pid_alive(pid: int) -> bool:

@@ -117,3 +117,17 @@ def test_starting_a_job_refuses_a_foreign_folder(tmp_path):
     with pytest.raises(PathError, match="not a harness run folder"):
         start_run_folder(run_dir, "abc")
     assert (run_dir / "metrics.json").read_text() == "mine" and not (run_dir / MARKER).exists()
+
+
+def test_a_new_mlflow_store_is_built_aside_and_dead_builds_are_removed(tmp_path):
+    """A builder killed mid-way leaves only hidden files, which the next builder removes (if its pid is gone)."""
+    from harness_plugins.mlflow_tracker import create_store_once
+
+    dead, live = ".mlflow.db.999999999.tmp", f".mlflow.db.{os.getppid()}.tmp"  # pid max is 4194304
+    for name in (dead, dead + "-journal", live):
+        (tmp_path / name).write_text("half-built")
+    create_store_once(tmp_path / "mlflow.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live, "mlflow.db"]
+    from mlflow import MlflowClient
+
+    assert [e.name for e in MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").search_experiments()] == ["Default"]
