@@ -29,12 +29,22 @@ def task(cfg) -> dict[str, float]:
     try:
         check_run_config(config)
         result = run_experiment(config, choices=choices)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            _record_job(hydra_cfg, config, result)
     except HarnessError as exc:
         logger.error("%s", exc)
         print(f"harness: error: {exc}", file=sys.stderr)
         sys.exit(2)
     print(format_result(config["dataset"]["id"], result))
     return result.metrics
+
+
+def _record_job(hydra_cfg, config, result) -> None:
+    """The job's outcome, for the sweep summary (harness/sweep_summary.py), in its Hydra job folder."""
+    from harness.sweep_summary import record_job
+
+    roots = [Path(config["results_dir"]), Path(hydra_cfg.sweep.dir)]
+    record_job(Path(hydra_cfg.runtime.output_dir), roots, result)
 
 
 def format_result(dataset_id: str, result) -> str:

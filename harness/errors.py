@@ -13,6 +13,10 @@ class UnknownComponentError(ConfigError):
     """A component name is not registered by any plugin."""
 
 
+class PathError(HarnessError):
+    """A path the harness would write or delete lies outside its folders, or holds what it did not write."""
+
+
 class PluginError(HarnessError):
     """A plugin is broken: bad hook, duplicate name, missing method, import failure."""
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness import datasets, generator_training, resume, stages, train_stage
+from harness import datasets, generator_training, paths, resume, stages, train_stage
 from harness.errors import ConfigError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
 from harness.evaluation import evaluate
-from harness.outputs import flatten, safe_name, write_run_folder
+from harness.outputs import flatten, start_run_folder, write_run_folder
 from harness.plugin_manager import get_plugin_manager
 from harness.rag import RagStage
 from harness.registry import ComponentRegistry
@@ -43,6 +43,16 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return stable_hash({k: v for k, v in config.items() if k not in NOT_IDENTITY})
 
 
+def system_names(config: Mapping[str, Any]) -> list[str]:
+    """The components a run is named after: retriever, then reranker and generator where configured."""
+    groups = ("retriever", "reranker", "generator")
+    return [str(config[g].get("name")) for g in groups if isinstance(config.get(g), Mapping) and config[g]]
+
+
+def default_run_name(config: Mapping[str, Any], digest: str) -> str:
+    return f"{'+'.join(system_names(config))}-{digest[:8]}"
+
+
 def corpus_label(subset_corpus: bool, searches_corpus: bool) -> str:
     if subset_corpus and searches_corpus:
         return "subset corpus: first stage searched only the dataset's subset; not comparable to full-collection figures"
@@ -52,6 +62,7 @@ def corpus_label(subset_corpus: bool, searches_corpus: bool) -> str:
 def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str] | None = None) -> RunResult:
     """Run the experiment of a resolved config (a plain dict, as OmegaConf.to_container gives)."""
     choices = choices or {}
+    paths.check_names(config)  # before anything is built or written
     pm = pm or get_plugin_manager(blocked=config["plugins"]["blocked"])
     registry = ComponentRegistry(pm)
     results_dir = Path(config["results_dir"]).resolve()
@@ -80,16 +91,17 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     if part == "generator" and not rag:
         raise ConfigError("train.part=generator (or a generator adapter) needs a generator (e.g. generator=hf)")
     digest = config_hash(config)
-    systems = [retriever.name] + ([reranker.name] if reranker else []) + ([rag.generator.name] if rag else [])
-    run_name = config.get("run_name") or f"{'+'.join(systems)}-{digest[:8]}"
+    systems = system_names(config)
+    run_name = config.get("run_name") or default_run_name(config, digest)
+    run_dir = paths.run_folder(results_dir, config["experiment_name"], run_name)
     label = corpus_label(ds["subset_corpus"], retriever.searches_corpus)
     tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(systems),
             "harness.corpus": "subset" if label.startswith("subset") else "full", "harness.corpus_label": label}
     if config.get("resume"):
-        run_dir = results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
-        done = _resume(config, tracker, digest, run_dir)
+        done = _resume(config, tracker, digest, run_dir, results_dir)
         if done:
             return done
+    start_run_folder(run_dir, digest)
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
         if part == "generator":
@@ -97,8 +109,8 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
                                                                   tracked, tracker)
         else:
             trained, training = reranker, _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
-        result = _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag, training,
-                          trained)
+        result = _execute(config, registry, context, retriever, reranker, (run_name, run_dir), label, tags, rag,
+                          training, trained)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -109,14 +121,14 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     return result
 
 
-def _resume(config, tracker, digest: str, run_dir: Path) -> RunResult | None:
+def _resume(config, tracker, digest: str, run_dir: Path, results_dir: Path) -> RunResult | None:
     """The finished result of this config, or None after clearing a killed job's leftovers."""
     runs = resume.tracked_runs(tracker, config["experiment_name"], digest)
     if resume.is_done(run_dir, digest, runs):
         logger.info("resume: config %s already finished (%s); skipping", digest[:8], run_dir)
         metrics, per_query, info = resume.load_result(run_dir)
         return RunResult(run_dir, run_dir.name, metrics, per_query, {**info, "resumed": True})
-    resume.retire(tracker, run_dir, digest, runs)
+    resume.retire(tracker, run_dir, digest, runs, results_dir)
     return None
 
 
@@ -162,10 +174,11 @@ def _prepare_generator(config, registry, context, generator, peft, tracked, trac
                                   ranker=config["retriever"])
 
 
-def _execute(config, registry, context, retriever, reranker, run_name, label, tags, rag=None, training=None,
-             trained=None) -> RunResult:
+def _execute(config, registry, context, retriever, reranker, where: tuple[str, Path], label, tags, rag=None,
+             training=None, trained=None) -> RunResult:
     import yaml
 
+    run_name, run_dir = where
     ds = config["dataset"]
     started = time.perf_counter()
     dataset = datasets.load(ds["id"], registry.pm, Path(context.data_root))
@@ -182,7 +195,6 @@ def _execute(config, registry, context, retriever, reranker, run_name, label, ta
     custom = {m: registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
               for m in metrics if m in registry.names("metric")}
     evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)
-    run_dir = context.results_dir / safe_name(config["experiment_name"]) / safe_name(run_name)
     if rag:  # answers.jsonl goes into run_dir; the RAG rates join the run's metrics
         mean, per_query = rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])
         evaluation.mean.update(mean)

@@ -5,8 +5,13 @@ A job is done when both records of it are complete: its run folder holds
 hash, and, where the tracker can be asked, a FINISHED tracked run carries that
 hash in its ``harness.config_hash`` tag. Anything else is redone: first the
 leftovers of a killed job are retired (its tracked runs still marked RUNNING
-become KILLED, a run folder without ``metrics.json`` is removed), so no
-half-written result survives and no killed run looks successful.
+become KILLED, its unfinished run folder is removed), so no half-written
+result survives and no killed run looks successful.
+
+Only the harness's own unfinished folders are removed: one carrying its marker
+(:data:`harness.outputs.MARKER`), without ``metrics.json``, inside
+``results_dir``. A folder without the marker, or the finished run of another
+config at the job's path, stops the job with an error naming the folder.
 
 Trackers opt in by duck typing (``find_runs`` and ``set_status``, as the MLflow
 tracker has); with a tracker that has neither, only the run folder counts.
@@ -19,6 +24,10 @@ import logging
 import shutil
 from pathlib import Path
 from typing import Any, Mapping, Protocol
+
+from harness.errors import PathError
+from harness.outputs import MARKER, read_marker
+from harness.paths import inside
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +71,41 @@ def is_done(run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) ->
     return runs is None or any(run["status"] == "FINISHED" for run in runs)
 
 
-def retire(tracker: Any, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) -> None:
+def retire(tracker: Any, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None,
+           results_dir: Path) -> None:
     """Clear what a killed job of ``digest`` left behind before it is redone."""
     for run in runs or []:
         if run["status"] == STALE:
             logger.warning("resume: tracked run %s of config %s was left %s by a killed job; marking it %s",
                            run["run_id"], digest[:8], STALE, RETIRED)
             tracker.set_status(run["run_id"], RETIRED)
-    if run_dir.is_dir() and folder_hash(run_dir) is None:
-        logger.warning("resume: removing the incomplete run folder %s", run_dir)
-        shutil.rmtree(run_dir)
+    if not run_dir.exists():
+        return
+    if (run_dir / "metrics.json").is_file():
+        _check_same_config(run_dir, digest)  # finished but not tracked as such: redone in place
+    elif (run_dir / MARKER).is_file():
+        _remove_unfinished(run_dir, results_dir)
+    elif not run_dir.is_dir() or any(run_dir.iterdir()):
+        raise PathError(f"resume: {run_dir} is in the way of this job and has no {MARKER}: the harness did not "
+                        "start it, so it is not removed; move it away or choose another run_name / experiment_name")
+
+
+def _check_same_config(run_dir: Path, digest: str) -> None:
+    found = folder_hash(run_dir)
+    if found != digest:
+        held = f"config {found[:8]}" if found else "a config without a readable run_info.json"
+        raise PathError(f"resume: {run_dir} holds the finished run of {held}, not of this job's config "
+                        f"{digest[:8]}: resume does not overwrite it; give this job another run_name, "
+                        "or remove the folder yourself")
+
+
+def _remove_unfinished(run_dir: Path, results_dir: Path) -> None:
+    inside(run_dir, [results_dir], "remove the unfinished run folder")
+    marker = read_marker(run_dir)
+    logger.warning("resume: removing the unfinished run folder %s (config %s, started %s by pid %s on %s)", run_dir,
+                   str(marker.get("config_hash", "?"))[:8], marker.get("started", "?"), marker.get("pid", "?"),
+                   marker.get("host", "?"))
+    shutil.rmtree(run_dir)
 
 
 def load_result(run_dir: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, Any]]:

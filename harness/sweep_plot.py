@@ -74,12 +74,23 @@ def series_order(label: str) -> tuple:
         return (1, 0.0, label)
 
 
+def default_plot_path(results_dir: Path, experiment: str, metric: str, x: str) -> Path:
+    """``results/<experiment>/<metric>_vs_<x>.png``, refused where a name would lead outside ``results_dir``."""
+    from harness.outputs import safe_name
+    from harness.paths import experiment_folder, inside
+
+    folder = experiment_folder(results_dir, experiment, key="--experiment")
+    return inside(folder / f"{safe_name(metric.replace('@', '_at_') + '_vs_' + x)}.png", [results_dir],
+                  "write the sweep plot")
+
+
 def run(args) -> int:
     from harness_plugins.mlflow_tracker import default_tracking_uri
 
-    uri = args.tracking_uri or default_tracking_uri(Path(args.results_dir))
+    results_dir = Path(args.results_dir)
+    uri = args.tracking_uri or default_tracking_uri(results_dir)
+    out = Path(args.out) if args.out else default_plot_path(results_dir, args.experiment, args.metric, args.x)
     points = sweep_points(uri, args.experiment, args.x, args.metric, args.series)
-    out = Path(args.out or Path(args.results_dir) / args.experiment / f"{args.metric.replace('@', '_at_')}_vs_{args.x}.png")
     plot(points, args.x, args.metric, f"{args.experiment}: {args.metric} vs {args.x}", out, args.log_x)
     for label, values in sorted(points.items(), key=lambda item: series_order(item[0])):
         print(f"{label}: " + ", ".join(f"{x}={y:.4f}" for x, y in values))

@@ -7,6 +7,7 @@ other's runs.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -26,6 +27,55 @@ def mlflow_metric_name(name: str) -> str:
 
 def default_tracking_uri(results_dir: Path) -> str:
     return f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}"
+
+
+def create_store_once(db: Path) -> None:
+    """Create the embedded SQLite store whole or not at all.
+
+    MLflow builds a new store in many steps (create the tables, then migrate them); a job killed among them
+    left a store no later job could open ("table ... already exists"). So the store is built under a
+    temporary name beside it and hard-linked into place only if no other job got there first."""
+    if db.exists():
+        return
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_builds(db)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    remove_build(tmp)
+    try:
+        # The artifact root MlflowClient gives a new SQLite store (only the Default experiment uses it).
+        SqlAlchemyStore(f"sqlite:///{tmp}", DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH).engine.dispose()
+        os.link(tmp, db)
+    except FileExistsError:
+        pass  # another job created the store meanwhile: it is used as it is
+    finally:
+        remove_build(tmp)
+
+
+def remove_build(tmp: Path) -> None:
+    """A temporary store and SQLite's files beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        tmp.with_name(tmp.name + suffix).unlink(missing_ok=True)
+
+
+def remove_dead_builds(db: Path) -> None:
+    """Remove the temporary stores of builders that were killed (their pid is gone)."""
+    for tmp in db.parent.glob(f".{db.name}.*.tmp"):
+        pid = tmp.name.removeprefix(f".{db.name}.").removesuffix(".tmp")
+        if pid.isdigit() and not pid_alive(int(pid)):
+            remove_build(tmp)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True
 
 
 @dataclass
@@ -56,7 +106,10 @@ class MlflowTracker(Tracker):
     Config = MlflowConfig
 
     def tracking_uri(self) -> str:
-        return self.config.tracking_uri or default_tracking_uri(self.context.results_dir)
+        if self.config.tracking_uri:
+            return self.config.tracking_uri
+        create_store_once(Path(self.context.results_dir).resolve() / "mlflow.db")
+        return default_tracking_uri(self.context.results_dir)
 
     def start(self, experiment: str, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> MlflowRun:
         from mlflow import MlflowClient

@@ -63,13 +63,18 @@ def plugin_site(tmp_path_factory) -> Path:
     return install_overlap_plugin(tmp_path_factory.mktemp("site"))
 
 
-@pytest.fixture()
-def sweep_env(tiny_root, plugin_site, tmp_path) -> dict[str, str]:
+def sweep_environment(tiny_root: Path, plugin_site: Path, irds_home: Path) -> dict[str, str]:
+    """The environment of a ``harness run`` subprocess on the tiny data, with the overlap plugin installed."""
     env = dict(os.environ)
     env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(plugin_site), env.get("PYTHONPATH")])),
-               HARNESS_DATA_ROOT=str(tiny_root), IR_DATASETS_HOME=str(tmp_path / "irds"),
+               HARNESS_DATA_ROOT=str(tiny_root), IR_DATASETS_HOME=str(irds_home),
                HF_HUB_OFFLINE="1", HYDRA_FULL_ERROR="1")
     return env
+
+
+@pytest.fixture()
+def sweep_env(tiny_root, plugin_site, tmp_path) -> dict[str, str]:
+    return sweep_environment(tiny_root, plugin_site, tmp_path / "irds")
 
 
 def harness_command(results: Path, *overrides: str) -> list[str]:
