@@ -17,6 +17,7 @@ from ir_datasets.util import BaseDownload, home_path
 
 from harness.digests import file_digest
 from harness.errors import DataError
+from harness.text_lines import checked_stream
 from harness.trec_io import parse_qrels, parse_run
 
 
@@ -36,7 +37,8 @@ class LocalFile(BaseDownload):
 
     @contextlib.contextmanager
     def stream(self):
-        with self.path().open("rb") as handle:
+        # Checked line by line: ir_datasets' own readers would report bad UTF-8 without file or line.
+        with checked_stream(self.path()) as handle:
             yield handle
 
     def __repr__(self) -> str:
