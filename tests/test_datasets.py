@@ -143,3 +143,16 @@ def test_bad_utf8_in_files_read_by_ir_datasets_names_file_and_line(tiny_root, na
     with pytest.raises(FormatError, match=rf"{path}:3: not valid UTF-8: byte 0xff") as caught:
         read(ds)
     assert "IR_DATASETS_HOME" not in str(caught.value)
+
+
+def test_a_damaged_docstore_is_rebuilt_not_served(tiny_root, tmp_path, caplog):
+    ds = load("msmarco-passage-mini/trec-dl-2019", tiny_root)
+    assert ds.docs_store().get("3").text == PASSAGES["3"]
+    [binary] = (tmp_path / "irds" / "harness-docstores").rglob("store/bin")
+    data = bytearray(binary.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    binary.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        store = load("msmarco-passage-mini/trec-dl-2019", tiny_root).docs_store()
+        assert {d: store.get(d).text for d in PASSAGES} == PASSAGES
+    assert "msmarco-passage-mini" in caplog.text and "quarantin" in caplog.text.lower()
