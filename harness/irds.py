@@ -17,6 +17,7 @@ from ir_datasets.util import BaseDownload, home_path
 
 from harness.digests import file_digest
 from harness.errors import DataError
+from harness.text_lines import checked_stream
 from harness.trec_io import parse_qrels, parse_run
 
 
@@ -36,7 +37,8 @@ class LocalFile(BaseDownload):
 
     @contextlib.contextmanager
     def stream(self):
-        with self.path().open("rb") as handle:
+        # Checked line by line: ir_datasets' own readers would report bad UTF-8 without file or line.
+        with checked_stream(self.path()) as handle:
             yield handle
 
     def __repr__(self) -> str:
@@ -67,9 +69,9 @@ class CachedTsvDocs(TsvDocs):
     """TSV docs whose lookup store lives under IR_DATASETS_HOME.
 
     ir_datasets writes the store beside the source file; shared data may be
-    read-only and must stay clean. The store path carries the content digest
-    of the source, so an edited file never serves a stale store, and a moved
-    data root reuses its store.
+    read-only and must stay clean. The store is a verified cache entry keyed
+    by the content digest of the source, so an edited file never serves a
+    stale store, a damaged one is rebuilt, and a moved data root reuses it.
     """
 
     def __init__(self, docs_dlc, store_name: str, **kwargs):
@@ -83,14 +85,32 @@ class CachedTsvDocs(TsvDocs):
         return self._iter()
 
     def docs_store(self, field="doc_id", options=None):
+        # Built and read through a stage cache of its own under IR_DATASETS_HOME: the store is
+        # written atomically, checksummed, verified on first use in a process, and rebuilt
+        # (never served) when a file of it is damaged or a build was killed half way.
+        from harness.cache import StageCache
+
+        def store(folder: Path):
+            return self._store(folder / "store", field, options)
+
+        self._opened = None  # a store opened before may have been quarantined since
+        cache = StageCache(home_path() / "harness-docstores")
+        payload = {"collection": file_digest(self.docs_path()), "field": field}
+        self._opened = cache.entry(self._store_name, payload, lambda tmp: store(tmp).build(), store)
+        return self._opened
+
+    def docs_count(self):
+        # ir_datasets asks for the count while iterating (to know where to stop), and its own
+        # version would build the store for that: only a store already opened answers.
+        opened = getattr(self, "_opened", None)
+        return opened.count() if opened is not None and opened.built() else None
+
+    def _store(self, path: Path, field: str, options):
         from ir_datasets.indices import PickleLz4FullStore
         from ir_datasets.indices.base import DEFAULT_DOCSTORE_OPTIONS
 
-        fingerprint = file_digest(self.docs_path())[:16]
-        folder = home_path() / "harness-docstores" / self._store_name
-        folder.mkdir(parents=True, exist_ok=True)
         return PickleLz4FullStore(
-            path=str(folder / f"docs-{fingerprint}.pklz4"),
+            path=str(path),
             init_iter_fn=self.docs_iter,
             data_cls=self.docs_cls(),
             lookup_field=field,

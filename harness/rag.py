@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from harness import groundedness, rag_metrics
 from harness.cache import stable_hash
 from harness.components import Generator, NoiseInjector, Qrels, Run
+from harness.outputs import write_text_atomic
 from harness.stages import stage_payload
 from harness.trec_io import ranked
 
@@ -46,8 +47,8 @@ class RagStage:
         answers = self.answers(dataset, queries, contexts, texts, key)
         rows = judge_all(queries, contexts, answers, gold, qrels, level, self.abstain_phrases(), texts)
         run_dir.mkdir(parents=True, exist_ok=True)
-        with (run_dir / "answers.jsonl").open("w", encoding="utf-8") as out:
-            out.writelines(json.dumps(row) + "\n" for row in rows)
+        # Atomic, and it replaces (never follows) a link planted at that name inside the run folder.
+        write_text_atomic(run_dir / "answers.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
         return summarise(rows, self.noise)
 
     def contexts(self, dataset, queries, qrels, run, gold, upstream) -> tuple[dict[str, list[str]], str]:

@@ -126,3 +126,33 @@ def test_real_mini_counts_and_golden_records(real_root, tmp_path, monkeypatch):
 def test_default_data_root_is_beside_the_checkout(monkeypatch):
     monkeypatch.delenv("HARNESS_DATA_ROOT", raising=False)
     assert datasets.default_data_root() == Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.parametrize("name, read", [
+    ("topics.dl19-passage.txt", lambda ds: datasets.queries(ds, "msmarco-passage-mini/trec-dl-2019")),
+    ("collection.tsv", lambda ds: list(ds.docs_iter())),
+])
+def test_bad_utf8_in_files_read_by_ir_datasets_names_file_and_line(tiny_root, name, read):
+    # ir_datasets' own TSV readers decode in 8 KB chunks: without the checked stream this was a bare
+    # UnicodeDecodeError wrapped in a misleading IR_DATASETS_HOME hint.
+    path = tiny_root / "msmarco-passage-mini" / name
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"\t", b"\t\xff", 1)
+    path.write_bytes(b"".join(lines))
+    ds = load("msmarco-passage-mini/trec-dl-2019", tiny_root)
+    with pytest.raises(FormatError, match=rf"{path}:3: not valid UTF-8: byte 0xff") as caught:
+        read(ds)
+    assert "IR_DATASETS_HOME" not in str(caught.value)
+
+
+def test_a_damaged_docstore_is_rebuilt_not_served(tiny_root, tmp_path, caplog):
+    ds = load("msmarco-passage-mini/trec-dl-2019", tiny_root)
+    assert ds.docs_store().get("3").text == PASSAGES["3"]
+    [binary] = (tmp_path / "irds" / "harness-docstores").rglob("store/bin")
+    data = bytearray(binary.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    binary.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        store = load("msmarco-passage-mini/trec-dl-2019", tiny_root).docs_store()
+        assert {d: store.get(d).text for d in PASSAGES} == PASSAGES
+    assert "msmarco-passage-mini" in caplog.text and "quarantin" in caplog.text.lower()

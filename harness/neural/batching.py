@@ -44,6 +44,13 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, device: Any,
              pairs: Sequence[str] | None = None) -> dict[str, Any]:
     """One batch on ``device``, padded to its longest text (pairs: query/passage for cross-encoders)."""
     args = (list(texts), list(pairs)) if pairs is not None else (list(texts),)
-    enc = tokenizer(*args, padding="longest", truncation="only_second" if pairs is not None else True,
-                    max_length=max_length, return_tensors="pt")
+    try:
+        enc = tokenizer(*args, padding="longest", truncation="only_second" if pairs is not None else True,
+                        max_length=max_length, return_tensors="pt")
+    except Exception:  # noqa: BLE001 - tokenizers raises a bare Exception when a query alone is too long
+        if pairs is None:
+            raise
+        # Pairs whose query leaves no room for the passage: truncate both (query included), not fail.
+        enc = tokenizer(*args, padding="longest", truncation="longest_first", max_length=max_length,
+                        return_tensors="pt")
     return {k: v.to(device) for k, v in enc.items()}

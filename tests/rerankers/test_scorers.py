@@ -149,3 +149,12 @@ def test_auto_device_and_dtype_on_this_machine():
     if device.type == "cpu":
         assert pick_dtype("auto", device) == torch.float32
     assert pick_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+
+
+
+def test_a_query_longer_than_max_length_is_truncated_not_a_traceback(tiny_model):
+    from harness.neural.cross_encoder import CrossEncoder
+
+    ce = CrossEncoder(tiny_model, device="cpu", max_length=16)
+    scores = ce.predict(["word " * 40, QUERIES[0]], [PASSAGES[0], PASSAGES[2]])
+    assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
