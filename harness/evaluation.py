@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -68,7 +69,11 @@ def _ranx_per_query(qrels: Qrels, run: Run, metrics: list[str], level: int) -> d
         qrels, ranked_run = {"-": {"-": 1}}, {"-": {"-": 1.0}}
     ranx_run = ranx.Run(ranked_run)
     try:
-        ranx.evaluate(ranx.Qrels(qrels), ranx_run, list(names.values()), make_comparable=True)
+        with warnings.catch_warnings():
+            # numba warns about an integer cast inside ranx's nDCG while compiling it; the cast is
+            # of document counts, lossless here, and the warning only alarms users.
+            warnings.filterwarnings("ignore", category=Warning, message="unsafe cast from uint64 to int64")
+            ranx.evaluate(ranx.Qrels(qrels), ranx_run, list(names.values()), make_comparable=True)
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"evaluation.metrics: unknown metric in {metrics} ({exc})") from None
     return {metric: {qid: float(ranx_run.scores[name].get(qid, 0.0)) for qid in run} for metric, name in names.items()}

