@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
@@ -194,19 +195,32 @@ def noise_curve(args) -> int:
     from harness.groundedness import LABELS
     from harness.noise_curve import RATES, summarise, validation
 
-    found = summarise(Path(args.folder), Path(args.out) if args.out else None)
+    out_dir = Path(args.out or args.folder)
+    found = summarise(Path(args.folder), out_dir)
+
+    def cell(value: float, interval: list[float] | None) -> str:
+        return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.4f}"
+
     for group, data in found.items():
-        print(group)
-        print("  rho    " + "".join(f"{m.removeprefix('rag_'):>15}" for m in RATES))
+        print(group + (f"  (n={data['questions']} questions; [95% bootstrap CI])" if "questions" in data else ""))
+        print("  rho    " + "".join(f"{m.removeprefix('rag_'):>24}" for m in RATES))
         for p in data["points"]:
-            print(f"  {p['ratio']:<6.2f} " + "".join(f"{p[m]:>15.4f}" for m in RATES))
-        print("  area   " + "".join(f"{data['area'][m]:>15.4f}" for m in RATES))
+            print(f"  {p['ratio']:<6.2f} " + "".join(f"{cell(p[m], p.get('ci95', {}).get(m)):>24}" for m in RATES))
+        print("  area   " + "".join(f"{cell(data['area'][m], data.get('area_ci95', {}).get(m)):>24}" for m in RATES))
+    for d in json.loads((out_dir / "differences.json").read_text()):
+        print(f"paired difference, n={d['questions']} questions:\n  {d['other']}\n  minus {d['base']}")
+        print("  rho    " + "".join(f"{m.removeprefix('rag_'):>24}" for m in RATES))
+        for p in d["points"]:
+            print(f"  {p['ratio']:<6.2f} " + "".join(f"{cell(p[m], p['ci95'][m]):>24}" for m in RATES))
+        if "area" in d:
+            print("  area   " + "".join(f"{cell(d['area'][m], d['area_ci95'][m]):>24}" for m in RATES))
     table = validation(Path(args.folder))
     if table:
         print("answer verdict x groundedness label (all answers of the sweep):")
         for verdict, counts in table.items():
             print(f"  {verdict:<13}" + "".join(f"{label}={counts.get(label, 0):<6}" for label in LABELS))
-    print(f"written: {Path(args.out or args.folder)}/curves.json, groundedness_validation.json, noise_curve.png")
+    print(f"written: {out_dir}/curves.json, differences.json, groundedness_validation.json, noise_curve.png"
+          + (", noise_curve_difference.png" if (out_dir / "noise_curve_difference.png").is_file() else ""))
     if args.mlflow:
         print(f"logged to MLflow run {_log_summary(Path(args.folder), Path(args.out or args.folder))}")
     return 0
