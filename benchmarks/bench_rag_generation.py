@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def contexts(n: int, k: int, ratio: float, cache):
-    from harness import datasets
+    from harness.data import datasets
     from harness.components import Context
     from harness.plugin_manager import get_plugin_manager
     from harness_plugins.noise import NoiseConfig, RandomNoise

@@ -12,10 +12,10 @@ from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.neural.functional import POOLINGS, SIMILARITIES
-from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
-from harness.neural.store import cached_encodings
+from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
+from harness.models.functional import POOLINGS, SIMILARITIES
+from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.store import cached_encodings
 
 
 @dataclass
@@ -31,7 +31,7 @@ class BiEncoderReranker(NeuralComponent, Reranker):
     Config = BiEncoderConfig
 
     def build_scorer(self, **common: Any) -> Any:
-        from harness.neural.bi_encoder import BiEncoder
+        from harness.models.bi_encoder import BiEncoder
 
         c = self.config
         return BiEncoder(pooling=c.pooling, similarity=c.similarity, query_max_length=c.query_max_length,

@@ -4,7 +4,7 @@
 untrained (seeded) until the PEFT stage trains it, and scores near chance.
 ``head=segment_cosine`` scores the joint encoding with the cosine of the query
 and passage segments' mean states: no new weights, so it starts from what the
-sentence-embedding checkpoint knows (see harness/neural/cross_encoder.py).
+sentence-embedding checkpoint knows (see harness/models/cross_encoder.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
+from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
 
 
 @dataclass
@@ -32,7 +32,7 @@ class CrossEncoderReranker(NeuralComponent, Reranker):
     Config = CrossEncoderConfig
 
     def build_scorer(self, **common: Any) -> Any:
-        from harness.neural.cross_encoder import CrossEncoder
+        from harness.models.cross_encoder import CrossEncoder
 
         c = self.config
         return CrossEncoder(max_length=c.max_length, head=c.head, scale=c.scale, **common)

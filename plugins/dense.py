@@ -15,10 +15,10 @@ from typing import Any, Sequence
 from harness.components import Retriever, Run, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
-from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
-from harness.neural.functional import POOLINGS, SIMILARITIES
-from harness.neural.rerank import query_texts
-from harness.neural.store import cached_encodings
+from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
+from harness.models.functional import POOLINGS, SIMILARITIES
+from harness.models.rerank import query_texts
+from harness.models.store import cached_encodings
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class DenseRetriever(NeuralComponent, Retriever):
     Config = DenseConfig
 
     def build_scorer(self, **common: Any) -> Any:
-        from harness.neural.bi_encoder import BiEncoder
+        from harness.models.bi_encoder import BiEncoder
 
         c = self.config
         return BiEncoder(pooling=c.pooling, similarity=c.similarity, query_max_length=c.query_max_length,

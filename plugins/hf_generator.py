@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 from harness.components import Generator, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
-from harness.neural.component import DTYPES
+from harness.models.component import DTYPES
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class HFGenerator(Generator):
             _check_template(getattr(config, key), fields, key)
 
     def cache_payload(self):
-        from harness.hf_models import source_identity
+        from harness.models.causal_lm import source_identity
 
         payload = {k: v for k, v in dataclasses.asdict(self.config).items() if k != "cpu_threads"}  # speed only
         return {**payload, "source": source_identity(self.config.model, self.config.gguf_file)}
@@ -112,7 +112,7 @@ class HFGenerator(Generator):
             import torch
 
             torch.set_num_threads(self.config.cpu_threads)
-        from harness.hf_models import load_causal_lm
+        from harness.models.causal_lm import load_causal_lm
 
         self.model, self.tokenizer = load_causal_lm(self.config.model, self.config.gguf_file, self.config.dtype,
                                                     self.context)

@@ -11,9 +11,9 @@ from typing import Any, Optional, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.neural.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.neural.rerank import candidates, passage_texts, query_texts, rebuild
-from harness.neural.store import cached_encodings
+from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
+from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.store import cached_encodings
 
 
 @dataclass
@@ -30,7 +30,7 @@ class LateInteractionReranker(NeuralComponent, Reranker):
     Config = LateInteractionConfig
 
     def build_scorer(self, **common: Any) -> Any:
-        from harness.neural.late_interaction import LateInteraction
+        from harness.models.late_interaction import LateInteraction
 
         c = self.config
         return LateInteraction(dim=c.dim, query_marker=c.query_marker, doc_marker=c.doc_marker,
@@ -40,8 +40,8 @@ class LateInteractionReranker(NeuralComponent, Reranker):
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         import torch
 
-        from harness.neural.functional import maxsim
-        from harness.neural.late_interaction import flatten, pad, unflatten
+        from harness.models.functional import maxsim
+        from harness.models.late_interaction import flatten, pad, unflatten
 
         texts = query_texts(queries)
         cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}

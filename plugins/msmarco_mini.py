@@ -22,7 +22,7 @@ def _datasets(folder: Path) -> dict:
     from ir_datasets.formats import TsvQueries
     from ir_datasets.util import Lazy
 
-    from harness.irds import CachedTsvDocs, CheckedTrecQrels, CheckedTrecScoredDocs, LocalFile
+    from harness.data.irds import CachedTsvDocs, CheckedTrecQrels, CheckedTrecScoredDocs, LocalFile
 
     def local(name: str) -> LocalFile:
         return LocalFile(folder / name, NAME, HINT)

@@ -36,7 +36,7 @@ def _existing(path: Path, dataset: str, hint: str) -> Path:
 
 
 def load_halueval(folder: Path, split: str):
-    from harness.qa_data import in_test_split, read_jsonl
+    from harness.data.qa_data import in_test_split, read_jsonl
 
     path = _existing(folder / HALUEVAL_FILE, f"{HALUEVAL}/{split}",
                      "looked in the data root's halueval-qa/ (set HARNESS_DATA_ROOT or data_root=...); "
@@ -47,7 +47,7 @@ def load_halueval(folder: Path, split: str):
 
 
 def load_jsonl(path: str):
-    from harness.qa_data import read_jsonl
+    from harness.data.qa_data import read_jsonl
 
     file = _existing(Path(path).expanduser(), f"qa-jsonl:{path}", "give an existing QA JSONL file (docs/rag.md)")
     return read_jsonl(file)
@@ -67,7 +67,7 @@ def _register(registry, name: str, dataset, folder: Path) -> None:
 def harness_register_datasets(data_root: Path) -> list[str]:
     import ir_datasets
 
-    from harness.qa_irds import qa_dataset
+    from harness.data.qa_irds import qa_dataset
 
     registry = ir_datasets.registry
     folder = Path(data_root) / HALUEVAL

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness.components import Retriever, Run, check_queries, option
-from harness.digests import file_digest
+from harness.cache.digests import file_digest
 from harness.errors import DataError
 from harness.evaluation import some_ids
 from harness.hookspecs import hookimpl
-from harness.trec_io import ranked, read_run
+from harness.data.trec_io import ranked, read_run
 
 
 @dataclass

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
-from harness.backbone import identify, weights_digest
+from harness.models.backbone import identify, weights_digest
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import HarnessError
-from harness.peft_artifacts import AdapterError, load_adapter, metadata_digest, read_metadata, save_adapter
+from harness.training.peft_artifacts import AdapterError, load_adapter, metadata_digest, read_metadata, save_adapter
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 
@@ -266,7 +266,7 @@ def test_the_unchanged_metadata_loads(registry, saved):
 def write_checkpoint(folder, seed):
     from transformers import AutoTokenizer
 
-    from harness.neural.models import packaged_minilm
+    from harness.models.loading import packaged_minilm
 
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
     tiny_bert(seed, vocab_size=tokenizer.vocab_size).save_pretrained(folder)
@@ -275,7 +275,7 @@ def write_checkpoint(folder, seed):
 
 def adapter_of_checkpoint(registry, checkpoint, tmp_path):
     """A LoRA adapter of a bi-encoder on ``checkpoint``, saved as training saves one."""
-    from harness.train_stage import backbone_name, trainable_scorer
+    from harness.training.stage import backbone_name, trainable_scorer
 
     trained = bi_encoder(registry, checkpoint, tmp_path)
     scorer = trainable_scorer(trained)
@@ -290,7 +290,7 @@ def bi_encoder(registry, checkpoint, tmp_path):
 
 
 def test_a_saved_adapter_is_refused_on_a_checkpoint_retrained_in_place(registry, tmp_path):
-    from harness.train_stage import load_saved
+    from harness.training.stage import load_saved
 
     checkpoint = tmp_path / "tiny"
     write_checkpoint(checkpoint, seed=0)

@@ -4,7 +4,7 @@ import bm25s
 import pytest
 import Stemmer
 
-from harness import datasets
+from harness.data import datasets
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import DataError, FormatError

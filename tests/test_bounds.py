@@ -14,10 +14,10 @@ from harness.cache import StageCache
 from harness.components import Context, option
 from harness.config import DatasetConfig, RunConfig, check_run_config
 from harness.errors import ConfigError
-from harness.generator_training import GeneratorTrainConfig
+from harness.training.generator import GeneratorTrainConfig
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry, build_config
-from harness.training import TrainConfig
+from harness.training.loop import TrainConfig
 
 # Numeric options that deliberately accept any value, with the reason. Every other
 # numeric option of a built-in component or of the run and training configs declares bounds.
@@ -187,7 +187,7 @@ def test_the_bounds_check_notices_an_unbounded_numeric_option():
 
 
 def test_plugins_list_verbose_shows_the_bounds(capsys):
-    from harness.commands import list_plugins
+    from harness.cli.commands import list_plugins
 
     list_plugins(verbose=True)
     lines = capsys.readouterr().out.splitlines()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness import cache as cache_module
-from harness import digests
+from harness.cache import digests
 from harness.cache import MANIFEST, QUARANTINE
 from harness.pipeline import run_experiment
 from harness.testing.hydra import compose_run_config
@@ -118,7 +118,7 @@ def models(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from harness.neural.models import packaged_minilm
+    from harness.models.loading import packaged_minilm
 
     root = tmp_path_factory.mktemp("models")
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())

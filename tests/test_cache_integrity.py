@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness import cache as cache_module
-from harness import datasets, digests
+from harness.data import datasets
+from harness.cache import digests
 from harness.cache import MANIFEST, QUARANTINE, StageCache, verify_entry
 from harness.errors import DataError, PluginError
 from harness.plugin_manager import get_plugin_manager
@@ -72,7 +73,7 @@ def test_file_digest_is_the_content_hashed_once_while_unchanged(tmp_path, monkey
 
 
 def test_model_folder_digest_sees_weights_not_readme_or_mtime(tmp_path):
-    from harness.neural.models import model_fingerprint
+    from harness.models.loading import model_fingerprint
 
     model = tmp_path / "model"
     model.mkdir()

@@ -145,6 +145,6 @@ def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):
 
 
 def test_plot_series_sort_ranks_numerically():
-    from harness.sweep_plot import series_order
+    from harness.reports.sweep_plot import series_order
 
     assert sorted(["16", "2", "qv", "1", "64", "all-linear"], key=series_order) == ["1", "2", "16", "64", "all-linear", "qv"]

@@ -93,9 +93,9 @@ def test_conf_dir_is_the_repositorys():
 
 @pytest.mark.parametrize("option", options("train"))
 def test_every_train_option_composes_and_validates(option):
-    from harness.generator_training import GeneratorTrainConfig
+    from harness.training.generator import GeneratorTrainConfig
     from harness.registry import build_config
-    from harness.training import TrainConfig
+    from harness.training.loop import TrainConfig
 
     cfg = OmegaConf.to_container(compose_with(f"train={option}", "reranker=cross_encoder", "peft=lora"), resolve=True)
     if cfg["train"].get("part") == "generator":

@@ -8,7 +8,7 @@ from pathlib import Path
 import ir_datasets
 import pytest
 
-from harness import datasets
+from harness.data import datasets
 from harness.errors import DataError, FormatError
 from harness.plugin_manager import get_plugin_manager
 

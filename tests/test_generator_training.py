@@ -8,10 +8,10 @@ import pytest
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError, HarnessError
-from harness.generator_training import IGNORE, GeneratorTrainConfig, answer_loss, build_items, tokenize_item
+from harness.training.generator import IGNORE, GeneratorTrainConfig, answer_loss, build_items, tokenize_item
 from harness.pipeline import run_experiment
-from harness.training import optimise
-from harness.training_data import split_by_query
+from harness.training.loop import optimise
+from harness.training.data import split_by_query
 from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
 from harness_plugins.lora import Lora, LoraConfig
 from harness_plugins.noise import RandomNoise, NoiseConfig
@@ -153,7 +153,7 @@ def test_generator_training_needs_a_generator(setup):
 
 
 def test_noise_curves_keep_the_noise_trained_generator_apart():
-    from harness.noise_curve import trained_label
+    from harness.reports.noise_curve import trained_label
 
     base = {"generator": {"name": "hf"}, "peft": None}
     trained = {**base, "peft": {"name": "lora"}, "train": {"part": "generator", "noise": "random",
@@ -166,7 +166,7 @@ def test_noise_curves_keep_the_noise_trained_generator_apart():
 
 
 def test_plot_legend_names_only_what_differs():
-    from harness.noise_curve import legend_names
+    from harness.reports.noise_curve import legend_names
 
     groups = ["ds | lm | noise=random gold=first k=5", "ds | lm + lora noise-trained | noise=random gold=first k=5",
               "ds | lm + lora noise-trained | noise=hard gold=first k=5"]
@@ -176,7 +176,7 @@ def test_plot_legend_names_only_what_differs():
 
 
 def test_hard_noise_training_ranks_the_training_questions_with_the_first_stage(setup, monkeypatch):
-    import harness.generator_training as gt
+    import harness.training.generator as gt
 
     root, data, lm = setup
     seen = {}

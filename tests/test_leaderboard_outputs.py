@@ -8,10 +8,10 @@ import io
 import pytest
 
 from harness.errors import ConfigError, DataError
-from harness.leaderboard import Entry, build_leaderboard
-from harness.leaderboard.plots import all_plots
-from harness.leaderboard.render import write
-from harness.leaderboard.run_files import parse_spec
+from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard.plots import all_plots
+from harness.reports.leaderboard.render import write
+from harness.reports.leaderboard.run_files import parse_spec
 
 HOSTILE = "<script>alert(1)</script> | `x` *y* [a](b) $m$ a_b\nline2"
 

@@ -8,7 +8,7 @@ import pytest
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
-from harness.qa_data import QAQuery
+from harness.data.qa_data import QAQuery
 from harness_plugins.noise import (CounterfactualNoise, HardNoise, NoiseConfig, RandomNoise, RetrievedContext,
                                    noise_count)
 

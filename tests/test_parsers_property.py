@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import FormatError, HarnessError
-from harness.qa_data import read_jsonl
-from harness.trec_io import read_qrels, read_run, write_run
+from harness.data.qa_data import read_jsonl
+from harness.data.trec_io import read_qrels, read_run, write_run
 
 BOUNDED = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,8 +9,8 @@ from transformers import BertConfig, BertForSequenceClassification, BertModel
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
-from harness.backbone import identify
-from harness.peft_artifacts import AdapterError, count_parameters, load_adapter, metadata_digest, save_adapter
+from harness.models.backbone import identify
+from harness.training.peft_artifacts import AdapterError, count_parameters, load_adapter, metadata_digest, save_adapter
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 

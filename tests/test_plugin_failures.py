@@ -92,7 +92,7 @@ def test_plugin_failing_to_import_is_named_and_the_rest_still_load(tmp_path, mon
 
 
 def test_plugins_list_shows_distribution_version_components_and_failures(tmp_path, monkeypatch, capsys):
-    from harness.commands import list_plugins
+    from harness.cli.commands import list_plugins
 
     source = ("from harness.components import Reranker\nfrom harness.hookspecs import hookimpl\n"
               "class Same(Reranker):\n    def rerank(self, dataset, queries, run):\n        return run\n"
@@ -238,7 +238,7 @@ def test_harness_run_stops_on_a_faulty_hook_with_exit_2(kind, tiny_root, tmp_pat
 
 
 def test_a_faulty_hook_is_an_error_in_the_registry_and_the_dataset_registration(tmp_path):
-    from harness.datasets import register_all
+    from harness.data.datasets import register_all
 
     pm = get_plugin_manager(entry_point_plugins=False)
     pm.register(plugin("bad", harness_add_metrics=lambda: {"m": "not a class"},

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import datasets
+from harness.data import datasets
 from harness.errors import DataError, FormatError
 from harness.plugin_manager import get_plugin_manager
-from harness.qa_data import QAQuery, read_jsonl
+from harness.data.qa_data import QAQuery, read_jsonl
 
 ITEM = {"id": "q1", "question": "Who?", "answers": ["Ann"], "gold_passages": ["Ann did it."],
         "distractors": ["Bob did not."], "counterfactuals": [{"id": "cf1", "text": "Carl did it."}]}

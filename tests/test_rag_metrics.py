@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness import rag_metrics as m
+from harness.rag import metrics as m
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -64,7 +64,7 @@ def test_curve_area():
     ("Delhi, not Mumbai", "grounded"),                  # 1 of 2 claim tokens relevant: >= 0.5
 ])
 def test_groundedness(answer, expected):
-    from harness.groundedness import ground
+    from harness.rag.groundedness import ground
 
     question = "The Oberoi Group has a head office in what city?"
     relevant = ["The Oberoi Group is a hotel company with its head office in Delhi."]
@@ -73,7 +73,7 @@ def test_groundedness(answer, expected):
 
 
 def test_groundedness_crosstab():
-    from harness.groundedness import crosstab
+    from harness.rag.groundedness import crosstab
 
     rows = [{"verdict": "correct", "grounding": "grounded"}, {"verdict": "correct", "grounding": "grounded"},
             {"verdict": "hallucinated", "grounding": "noise"}, {"question": "no verdict"}]

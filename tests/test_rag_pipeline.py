@@ -59,7 +59,7 @@ def test_rejection_at_full_noise_and_end_to_end(setup):
 
 
 def test_noise_curve_summary(setup, tmp_path):
-    from harness.noise_curve import summarise
+    from harness.reports.noise_curve import summarise
 
     root, data, lm = setup
     for ratio in (0.0, 0.5, 1.0):

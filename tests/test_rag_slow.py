@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from harness import datasets, rag_metrics
+from harness.data import datasets
+from harness.rag import metrics as rag_metrics
 from harness.cache import StageCache
 from harness.components import Context
 from harness.plugin_manager import get_plugin_manager

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from harness.errors import ConfigError, PathError
 from harness.outputs import MARKER
-from harness.paths import folder_name, inside, name_problem
+from harness.runs.paths import folder_name, inside, name_problem
 from harness.pipeline import run_experiment
 from harness.testing.hydra import compose_run_config
 

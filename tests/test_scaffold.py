@@ -12,8 +12,8 @@ import pytest
 NO_ISOLATION = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
 
 from harness.errors import ConfigError
-from harness.scaffold import new_plugin
-from harness.scaffold_templates import KINDS
+from harness.cli.scaffold import new_plugin
+from harness.cli.scaffold_templates import KINDS
 
 OTHER_KINDS = [kind for kind in KINDS if kind != "reranker"]  # the reranker is run end to end elsewhere
 

@@ -13,7 +13,7 @@ def tiny_model(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from harness.neural.models import packaged_minilm
+    from harness.models.loading import packaged_minilm
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
@@ -82,11 +82,11 @@ def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
     """One LoRA training run per reranker design and loss: the loss curve exists and the adapter is non-zero."""
     from harness.cache import StageCache
     from harness.components import Context
-    from harness.peft_artifacts import count_parameters
+    from harness.training.peft_artifacts import count_parameters
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
-    from harness.training import TrainConfig, train
-    from harness.training_data import Example
+    from harness.training.loop import TrainConfig, train
+    from harness.training.data import Example
 
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
@@ -107,8 +107,8 @@ def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
 
 def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
     from harness.plugin_manager import get_plugin_manager
-    from harness.train_stage import _training_data
-    from harness.training import TrainConfig
+    from harness.training.stage import _training_data
+    from harness.training.loop import TrainConfig
 
     qrels_file = tiny_root / "msmarco-passage-mini" / "qrels.dl19-passage.txt"
     qrels_file.write_text(qrels_file.read_text() + "101 0 999 3\n101 0 998 0\n")  # not in collection.tsv

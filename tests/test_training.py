@@ -7,8 +7,8 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from harness.errors import ConfigError
-from harness.training import TrainConfig, loss_of, train
-from harness.training_data import Example
+from harness.training.loop import TrainConfig, loss_of, train
+from harness.training.data import Example
 
 WORDS = "manhattan project oppenheimer led cat fur photosynthesis light paris tower eiffel".split()
 PASSAGES = {"p1": "oppenheimer led manhattan project", "p2": "cat fur", "p3": "photosynthesis light",
@@ -48,7 +48,7 @@ QRELS = {f"q{i}": {"p1": 3, "p2": 0} for i in range(10)}
 def test_one_step_reduces_the_loss(loss):
     scorer = TinyCrossEncoder()
     config = TrainConfig(loss=loss, negatives=3, batch_size=4, lr=1e-2, max_steps=1, validation_fraction=0)
-    from harness.training import make_items
+    from harness.training.loop import make_items
 
     items = make_items(examples(4), QRELS, config, random.Random(0))[:4]
     with torch.no_grad():

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness.errors import DataError
-from harness.training_data import build_examples, listwise_groups, pointwise_pairs, split_by_query
+from harness.training.data import build_examples, listwise_groups, pointwise_pairs, split_by_query
 
 QUERIES = [SimpleNamespace(query_id=f"q{i}", text=f"query {i}") for i in range(10)]
 QRELS = {f"q{i}": {f"p{i}": 3, f"r{i}": 2, f"m{i}": 1, f"z{i}": 0} for i in range(9)}  # q9 unjudged

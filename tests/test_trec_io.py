@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import DataError, FormatError
-from harness.trec_io import format_run, read_qrels, read_run, write_run
+from harness.data.trec_io import format_run, read_qrels, read_run, write_run
 
 RUN = "q1 Q0 d1 1 2.5 t\nq1 Q0 d2 2 1.5 t\nq2 Q0 d1 1 0.25 t\n"
 
