@@ -21,7 +21,7 @@ def contexts(n: int, k: int, ratio: float, cache):
     from harness.data import datasets
     from harness.components import Context
     from harness.plugin_manager import get_plugin_manager
-    from harness_plugins.noise import NoiseConfig, RandomNoise
+    from harness_plugins.noise._common import NoiseConfig, RandomNoise
 
     ds = datasets.load("halueval-qa/test", get_plugin_manager(), datasets.default_data_root())
     queries = list(ds.queries_iter())[:n]
@@ -52,7 +52,7 @@ def main() -> None:
 
     from harness.cache import StageCache
     from harness.components import Context
-    from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
+    from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=8)

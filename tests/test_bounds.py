@@ -145,7 +145,7 @@ def test_top_level_values_are_checked_when_the_run_starts():
 
 
 def test_components_built_directly_are_checked_too(tmp_path):
-    from harness_plugins.noise import HardNoise, NoiseConfig
+    from harness_plugins.noise._common import HardNoise, NoiseConfig
 
     with pytest.raises(ConfigError, match=r"^noise 'HardNoise': key 'k': 0 is out of range \(must be >= 1\)$"):
         HardNoise(NoiseConfig(k=0), Context(cache=StageCache(tmp_path)))

@@ -138,7 +138,7 @@ def test_plugins_declare_the_files_their_handlers_read(tmp_path):
 
 def test_run_file_retriever_keys_by_content(tmp_path):
     from harness.testing import build
-    from harness_plugins.run_file import RunFileRetriever
+    from harness_plugins.retriever.run import RunFileRetriever
 
     path = tmp_path / "mine.trec"
     path.write_text("101 Q0 8 1 3.5 mine\n")

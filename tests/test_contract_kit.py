@@ -167,7 +167,7 @@ def test_each_check_catches_its_broken_component(check, broken, message):
 
 def test_kit_on_a_builtin_retriever():
     # bm25 validates no input (a str query crashes with AttributeError), so only these three checks apply.
-    from harness_plugins.bm25 import BM25Retriever
+    from harness_plugins.retriever.bm25 import BM25Retriever
 
     config = {"stemmer": None, "stopwords": None}
     check_determinism(BM25Retriever, config)

@@ -12,9 +12,9 @@ from harness.training.generator import IGNORE, GeneratorTrainConfig, answer_loss
 from harness.pipeline import run_experiment
 from harness.training.loop import optimise
 from harness.training.data import split_by_query
-from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
-from harness_plugins.lora import Lora, LoraConfig
-from harness_plugins.noise import RandomNoise, NoiseConfig
+from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
+from harness_plugins.peft.lora import Lora, LoraConfig
+from harness_plugins.noise._common import RandomNoise, NoiseConfig
 
 from .test_rag_pipeline import ITEMS, config as rag_config, setup  # noqa: F401 (setup: the QA file and tiny LM)
 

@@ -5,7 +5,7 @@ import pytest
 from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
-from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
+from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 
 from .rag_fixtures import tiny_causal_lm
 

@@ -9,7 +9,7 @@ from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
 from harness.data.qa_data import QAQuery
-from harness_plugins.noise import (CounterfactualNoise, HardNoise, NoiseConfig, RandomNoise, RetrievedContext,
+from harness_plugins.noise._common import (CounterfactualNoise, HardNoise, NoiseConfig, RandomNoise, RetrievedContext,
                                    noise_count)
 
 CORPUS = [f"d{i}" for i in range(200)]

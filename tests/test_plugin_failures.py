@@ -54,7 +54,7 @@ def test_two_plugins_registering_one_name():
     cls = f"{OtherBM25.__module__}.{OtherBM25.__qualname__}"
     assert str(err.value).startswith("plugin 'dup' (unknown distribution): registers retriever 'bm25' "
                                      f"({cls}), a name already registered by plugin 'bm25' (ir-rag-harness ")
-    assert str(err.value).endswith(" for harness_plugins.bm25.BM25Retriever; block one with plugins.blocked=[...]")
+    assert str(err.value).endswith(" for harness_plugins.retriever.bm25.BM25Retriever; block one with plugins.blocked=[...]")
 
 
 def test_component_missing_a_required_method():
@@ -125,7 +125,7 @@ def test_registry_hook_calls_are_traced_too(monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="harness.plugin_manager"):
         ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     assert ("hook trace: harness_add_retrievers [plugin bm25] -> "
-            "{'bm25': <class 'harness_plugins.bm25.BM25Retriever'>}") in caplog.messages
+            "{'bm25': <class 'harness_plugins.retriever.bm25.BM25Retriever'>}") in caplog.messages
 
 
 def test_trace_flag_of_plugins_list():

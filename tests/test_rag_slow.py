@@ -10,7 +10,7 @@ from harness.rag import metrics as rag_metrics
 from harness.cache import StageCache
 from harness.components import Context
 from harness.plugin_manager import get_plugin_manager
-from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
+from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 
 pytestmark = pytest.mark.slow
 

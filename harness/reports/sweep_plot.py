@@ -17,7 +17,7 @@ from harness.errors import ConfigError
 def sweep_points(tracking_uri: str, experiment: str, x: str, metric: str, series: str | None) -> dict:
     from mlflow import MlflowClient
 
-    from harness_plugins.mlflow_tracker import mlflow_metric_name
+    from harness_plugins.tracking.mlflow import mlflow_metric_name
 
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
@@ -85,7 +85,7 @@ def default_plot_path(results_dir: Path, experiment: str, metric: str, x: str) -
 
 
 def run(args) -> int:
-    from harness_plugins.mlflow_tracker import default_tracking_uri
+    from harness_plugins.tracking.mlflow import default_tracking_uri
 
     results_dir = Path(args.results_dir)
     uri = args.tracking_uri or default_tracking_uri(results_dir)
