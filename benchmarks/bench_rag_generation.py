@@ -21,7 +21,8 @@ def contexts(n: int, k: int, ratio: float, cache):
     from harness.data import datasets
     from harness.components import Context
     from harness.plugin_manager import get_plugin_manager
-    from harness_plugins.noise._common import NoiseConfig, RandomNoise
+    from harness_plugins.noise._common import NoiseConfig
+    from harness_plugins.noise.random import RandomNoise
 
     ds = datasets.load("halueval-qa/test", get_plugin_manager(), datasets.default_data_root())
     queries = list(ds.queries_iter())[:n]

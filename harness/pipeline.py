@@ -85,7 +85,7 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     trains = bool(config.get("train") or config.get("adapter"))
     peft = build("peft", "peft") if trains and config.get("peft") else None
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
-    tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
+    tracker = registry.create("tracking", config.get("tracking") or {"name": "none"}, context, where="tracking")
     part = trained_part(config, tracker)
     if trains and not peft:
         raise ConfigError("train / adapter need a peft method (e.g. peft=lora)")

@@ -145,7 +145,8 @@ def test_top_level_values_are_checked_when_the_run_starts():
 
 
 def test_components_built_directly_are_checked_too(tmp_path):
-    from harness_plugins.noise._common import HardNoise, NoiseConfig
+    from harness_plugins.noise._common import NoiseConfig
+    from harness_plugins.noise.hard import HardNoise
 
     with pytest.raises(ConfigError, match=r"^noise 'HardNoise': key 'k': 0 is out of range \(must be >= 1\)$"):
         HardNoise(NoiseConfig(k=0), Context(cache=StageCache(tmp_path)))
@@ -160,7 +161,7 @@ def _numeric(hint) -> bool:
 def _schemas() -> dict[str, type]:
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     found = {f"{kind} '{entry.name}'": entry.cls.Config for kind in ("retriever", "reranker", "peft", "generator",
-                                                                     "noise", "metric", "tracker")
+                                                                     "noise", "metric", "tracking")
              for entry in registry.entries(kind)}
     return {**found, "train": TrainConfig, "train (generator)": GeneratorTrainConfig, "run config": RunConfig,
             "dataset": DatasetConfig}

@@ -117,7 +117,7 @@ def test_evaluate_command(tiny_root, tmp_path):
 def test_plugins_list(tmp_path):
     out = harness("plugins", "list", "-v", cwd=tmp_path)
     assert out.returncode == 0
-    assert "retriever:bm25" in out.stdout and "tracker:mlflow" in out.stdout and "k1 = 0.9" in out.stdout
+    assert "retriever:bm25" in out.stdout and "tracking:mlflow" in out.stdout and "k1 = 0.9" in out.stdout
 
 
 def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):

@@ -15,7 +15,7 @@ from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 
 GROUP_KINDS = {"retriever": "retriever", "reranker": "reranker", "peft": "peft", "generator": "generator",
-               "noise": "noise", "tracking": "tracker"}
+               "noise": "noise", "tracking": "tracking"}
 
 
 def options(group: str) -> list[str]:

@@ -14,7 +14,8 @@ from harness.training.loop import optimise
 from harness.training.data import split_by_query
 from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 from harness_plugins.peft.lora import Lora, LoraConfig
-from harness_plugins.noise._common import RandomNoise, NoiseConfig
+from harness_plugins.noise._common import NoiseConfig
+from harness_plugins.noise.random import RandomNoise
 
 from .test_rag_pipeline import ITEMS, config as rag_config, setup  # noqa: F401 (setup: the QA file and tiny LM)
 

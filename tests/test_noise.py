@@ -9,8 +9,11 @@ from harness.cache import StageCache
 from harness.components import Context
 from harness.errors import ConfigError
 from harness.data.qa_data import QAQuery
-from harness_plugins.noise._common import (CounterfactualNoise, HardNoise, NoiseConfig, RandomNoise, RetrievedContext,
-                                   noise_count)
+from harness_plugins.noise._common import NoiseConfig, noise_count
+from harness_plugins.noise.counterfactual import CounterfactualNoise
+from harness_plugins.noise.hard import HardNoise
+from harness_plugins.noise.random import RandomNoise
+from harness_plugins.noise.retrieved import RetrievedContext
 
 CORPUS = [f"d{i}" for i in range(200)]
 

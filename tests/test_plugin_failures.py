@@ -53,7 +53,7 @@ def test_two_plugins_registering_one_name():
         ComponentRegistry(pm)
     cls = f"{OtherBM25.__module__}.{OtherBM25.__qualname__}"
     assert str(err.value).startswith("plugin 'dup' (unknown distribution): registers retriever 'bm25' "
-                                     f"({cls}), a name already registered by plugin 'bm25' (ir-rag-harness ")
+                                     f"({cls}), a name already registered by plugin 'retriever.bm25' (ir-rag-harness ")
     assert str(err.value).endswith(" for harness_plugins.retriever.bm25.BM25Retriever; block one with plugins.blocked=[...]")
 
 
@@ -104,10 +104,10 @@ def test_plugins_list_shows_distribution_version_components_and_failures(tmp_pat
     monkeypatch.syspath_prepend(str(tmp_path / "more"))
     assert list_plugins() == 1  # a plugin failed: non-zero, so that a CI job notices
     lines = capsys.readouterr().out.splitlines()
-    assert f"{'good':<16} good-plugin 0.3" in lines
-    assert lines[lines.index(f"{'good':<16} good-plugin 0.3") + 1] == "    reranker:same"
-    assert f"{'broken':<16} broken-plugin 0.3  FAILED TO LOAD: RuntimeError: boom" in lines
-    assert any(line.startswith(f"{'bm25':<16} ir-rag-harness ") for line in lines)
+    assert f"{'good':<28} good-plugin 0.3" in lines
+    assert lines[lines.index(f"{'good':<28} good-plugin 0.3") + 1] == "    reranker:same"
+    assert f"{'broken':<28} broken-plugin 0.3  FAILED TO LOAD: RuntimeError: boom" in lines
+    assert any(line.startswith(f"{'retriever.bm25':<28} ir-rag-harness ") for line in lines)
     assert "    retriever:bm25" in lines
 
 
@@ -124,7 +124,7 @@ def test_registry_hook_calls_are_traced_too(monkeypatch, caplog):
     monkeypatch.setenv("HARNESS_TRACE_HOOKS", "1")
     with caplog.at_level(logging.INFO, logger="harness.plugin_manager"):
         ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
-    assert ("hook trace: harness_add_retrievers [plugin bm25] -> "
+    assert ("hook trace: harness_add_retrievers [plugin retriever.bm25] -> "
             "{'bm25': <class 'harness_plugins.retriever.bm25.BM25Retriever'>}") in caplog.messages
 
 
@@ -136,7 +136,7 @@ def test_trace_flag_of_plugins_list():
                          capture_output=True, text=True, env={k: v for k, v in os.environ.items()
                                                               if k != "HARNESS_TRACE_HOOKS"})
     assert out.returncode == 0
-    assert "hook trace: harness_add_trackers [plugin mlflow]" in out.stderr
+    assert "hook trace: harness_add_trackers [plugin tracking.mlflow]" in out.stderr
 
 
 def test_two_distributions_claiming_one_plugin_name(tmp_path, monkeypatch, caplog):
@@ -216,7 +216,7 @@ def test_plugins_list_marks_a_faulty_hook_and_lists_the_others(kind, tmp_path, m
     assert main(["plugins", "list"]) == 1
     lines = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("faulty "))
-    assert lines[header] == f"{'faulty':<16} faulty-plugin 0.3  FAULTY"
+    assert lines[header] == f"{'faulty':<28} faulty-plugin 0.3  FAULTY"
     assert f"    FAULT: {message}" in lines[header + 1:header + 3]
     assert "    retriever:bm25" in lines and "    reranker:cross_encoder" in lines
     assert not any(line.startswith("    reranker:same") for line in lines)  # nothing half-registered

@@ -34,8 +34,9 @@ def test_builtins_are_registered_by_name():
     assert set(BUILTIN_PLUGINS) <= {name for name, _ in pm.list_name_plugin()}
     registry = ComponentRegistry(pm)
     assert {"bm25", "run"} <= set(registry.names("retriever"))
-    assert {"mlflow", "none"} <= set(registry.names("tracker"))
-    assert registry.get("retriever", "bm25").plugin == "bm25"
+    assert {"mlflow", "none"} <= set(registry.names("tracking"))
+    assert registry.names("tracker") == registry.names("tracking")  # the kind's earlier name still works
+    assert registry.get("retriever", "bm25").plugin == "retriever.bm25"
 
 
 def test_builtins_do_not_claim_a_generic_top_level_name(tmp_path):
@@ -55,7 +56,7 @@ def test_unknown_component_lists_the_registered_names():
 
 
 def test_blocked_builtin_is_not_loaded():
-    registry = ComponentRegistry(get_plugin_manager(blocked=["bm25"], entry_point_plugins=False))
+    registry = ComponentRegistry(get_plugin_manager(blocked=["retriever.bm25"], entry_point_plugins=False))
     assert "bm25" not in registry.names("retriever")
     with pytest.raises(UnknownComponentError, match="registered retrievers: ") as err:
         registry.get("retriever", "bm25")
@@ -64,10 +65,19 @@ def test_blocked_builtin_is_not_loaded():
 
 
 def test_blocking_by_environment(monkeypatch):
-    monkeypatch.setenv("HARNESS_BLOCK_PLUGINS", "run_file, bm25")
+    monkeypatch.setenv("HARNESS_BLOCK_PLUGINS", "retriever.run, retriever.bm25")
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     assert "bm25" not in registry.names("retriever") and "run" not in registry.names("retriever")
     assert "dense" in registry.names("retriever")  # only the named plugins are blocked
+
+
+def test_earlier_builtin_names_still_block_their_modules(monkeypatch):
+    monkeypatch.setenv("HARNESS_BLOCK_PLUGINS", "run_file, bm25")
+    pm = get_plugin_manager(blocked=["noise"], entry_point_plugins=False)
+    registry = ComponentRegistry(pm)
+    assert "bm25" not in registry.names("retriever") and "run" not in registry.names("retriever")
+    assert "dense" in registry.names("retriever")
+    assert registry.names("noise") == [] and pm.is_blocked("noise.retrieved")
 
 
 @dataclass

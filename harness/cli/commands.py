@@ -135,14 +135,14 @@ def list_plugins(verbose: bool = False) -> int:
     for plugin, item in _datasets_and_configs(pm, faults):
         owners.setdefault(plugin, []).append(item)
     for name, _plugin in sorted(pm.list_name_plugin()):
-        print(f"{name:<16} {pm.harness_dists.get(name, '(unknown distribution)')}"
+        print(f"{name:<28} {pm.harness_dists.get(name, '(unknown distribution)')}"
               + ("  FAULTY" if name in faults else ""))
         for item in owners.get(name, []):
             print(f"    {item}")
         for message in faults.get(name, []):
             print(f"    FAULT: {message}")
     for name, error in pm.harness_failed.items():
-        print(f"{name:<16} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
+        print(f"{name:<28} {pm.harness_dists.get(name, '')}  FAILED TO LOAD: {error}")
     for message in pm.harness_skipped:
         print(f"SKIPPED: {message}")
     return 1 if faults or pm.harness_failed else 0
@@ -221,7 +221,7 @@ def _log_summary(folder: Path, out_dir: Path) -> str:
 
     results_dir = folder.resolve().parent  # results/<experiment>: the store lives in results/
     context = Context(cache=StageCache(results_dir / "cache"), results_dir=results_dir)
-    tracker = ComponentRegistry(get_plugin_manager()).create("tracker", {"name": "mlflow"}, context)
+    tracker = ComponentRegistry(get_plugin_manager()).create("tracking", {"name": "mlflow"}, context)
     run = tracker.start(folder.name, "noise-curve", {"folder": str(folder)}, {"harness.kind": "noise-curve"})
     run.log_artifacts(out_dir)
     run.finish("FINISHED")

@@ -14,16 +14,22 @@ from pathlib import Path
 from harness.errors import ConfigError
 
 
+def mlflow_tracker() -> type:
+    """The registered ``tracking=mlflow`` class: its metric names and default store (the core imports no plugin)."""
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    return ComponentRegistry(get_plugin_manager()).get("tracking", "mlflow").cls
+
+
 def sweep_points(tracking_uri: str, experiment: str, x: str, metric: str, series: str | None) -> dict:
     from mlflow import MlflowClient
-
-    from harness_plugins.tracking.mlflow import mlflow_metric_name
 
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise ConfigError(f"no MLflow experiment '{experiment}' at {tracking_uri}")
-    name = mlflow_metric_name(metric)
+    name = mlflow_tracker().metric_name(metric)
     points: dict[str, list[tuple[float | str, float]]] = defaultdict(list)
     for run in client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'"):
         if x not in run.data.params or name not in run.data.metrics:
@@ -85,10 +91,8 @@ def default_plot_path(results_dir: Path, experiment: str, metric: str, x: str) -
 
 
 def run(args) -> int:
-    from harness_plugins.tracking.mlflow import default_tracking_uri
-
     results_dir = Path(args.results_dir)
-    uri = args.tracking_uri or default_tracking_uri(results_dir)
+    uri = args.tracking_uri or mlflow_tracker().default_uri(results_dir)
     out = Path(args.out) if args.out else default_plot_path(results_dir, args.experiment, args.metric, args.x)
     points = sweep_points(uri, args.experiment, args.x, args.metric, args.series)
     plot(points, args.x, args.metric, f"{args.experiment}: {args.metric} vs {args.x}", out, args.log_x)

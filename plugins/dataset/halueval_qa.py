@@ -1,12 +1,10 @@
-"""Registers QA datasets for RAG with ir_datasets: HaluEval-QA and any QA JSONL file.
+"""``dataset=halueval-qa/train|test``: registers HaluEval-QA with ir_datasets, for RAG.
 
-- ``halueval-qa`` (all 500 items), ``halueval-qa/train`` and ``halueval-qa/test``
-  from ``<data root>/halueval-qa/qa_one-turn_data.json``: each item's
-  ``knowledge`` is its gold passage, ``right_answer`` its gold answer. The
-  split is a stable hash of the item id (40% test), so it never depends on
-  file order or on a seed.
-- ``qa-jsonl:/path/to/file.jsonl``: any file in the generic QA format of
-  docs/rag.md, with no code to write (an ir_datasets id pattern).
+``halueval-qa`` (all 500 items), ``halueval-qa/train`` and ``halueval-qa/test``
+from ``<data root>/halueval-qa/qa_one-turn_data.json``: each item's
+``knowledge`` is its gold passage, ``right_answer`` its gold answer. The
+split is a stable hash of the item id (40% test), so it never depends on
+file order or on a seed.
 """
 
 from __future__ import annotations
@@ -14,13 +12,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from harness.errors import DataError
 from harness.hookspecs import hookimpl
+from harness_plugins.dataset._common import existing
 
 HALUEVAL = "halueval-qa"
 HALUEVAL_FILE = "qa_one-turn_data.json"
 TEST_SHARE = 0.4
-PATTERN = r"^qa-jsonl:(.+)$"
 
 
 def halueval_item(item: dict, line_no: int) -> dict:
@@ -29,33 +26,20 @@ def halueval_item(item: dict, line_no: int) -> dict:
             "gold_passages": [{"id": f"p{line_no}", "text": item["knowledge"]}]}
 
 
-def _existing(path: Path, dataset: str, hint: str) -> Path:
-    if not path.is_file():
-        raise DataError(f"dataset '{dataset}': missing file {path}\n  {hint}")
-    return path
-
-
 def load_halueval(folder: Path, split: str):
     from harness.data.qa_data import in_test_split, read_jsonl
 
-    path = _existing(folder / HALUEVAL_FILE, f"{HALUEVAL}/{split}",
-                     "looked in the data root's halueval-qa/ (set HARNESS_DATA_ROOT or data_root=...); "
-                     "copy it from the project's shared data (../shared/data/README.md)")
+    path = existing(folder / HALUEVAL_FILE, f"{HALUEVAL}/{split}",
+                    "looked in the data root's halueval-qa/ (set HARNESS_DATA_ROOT or data_root=...); "
+                    "copy it from the project's shared data (../shared/data/README.md)")
     keep = {"all": lambda q: True, "test": lambda q: in_test_split(q, TEST_SHARE),
             "train": lambda q: not in_test_split(q, TEST_SHARE)}[split]
     return read_jsonl(path, convert=halueval_item, keep=keep)
 
 
-def load_jsonl(path: str):
-    from harness.data.qa_data import read_jsonl
-
-    file = _existing(Path(path).expanduser(), f"qa-jsonl:{path}", "give an existing QA JSONL file (docs/rag.md)")
-    return read_jsonl(file)
-
-
 def _register(registry, name: str, dataset, folder: Path) -> None:
     # Re-registering with another data root replaces the entry (ir_datasets has
-    # no public unregister; msmarco_mini does the same).
+    # no public unregister; msmarco_passage_mini does the same).
     if getattr(registry._registered.get(name), "_harness_folder", None) == folder:
         return
     registry._registered.pop(name, None)
@@ -75,7 +59,4 @@ def harness_register_datasets(data_root: Path) -> list[str]:
     for name, split in names.items():
         dataset = qa_dataset(functools.partial(load_halueval, folder, split), files=[folder / HALUEVAL_FILE])
         _register(registry, name, dataset, folder)
-    if not any(pattern.pattern == PATTERN for pattern, _ in registry._patterns):
-        registry.register_pattern(PATTERN, lambda name, groups: qa_dataset(
-            functools.partial(load_jsonl, groups[0]), files=[Path(groups[0]).expanduser()]))
     return sorted(names)

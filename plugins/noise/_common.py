@@ -1,16 +1,12 @@
-"""``noise=random|hard|counterfactual|retrieved``: what goes into a generator's context.
+"""What the noise injectors (``noise=random|hard|counterfactual|retrieved``) share.
 
 For k passages and noise ratio rho, ``ceil(k*rho)`` are noise and the rest of
 the k slots hold gold passages (as many as the question has: HaluEval has
 one, so its context is 1 gold + ceil(k*rho) noise, and k noise at rho = 1).
 The gold block goes first, in the middle of the noise, or last.
 
-- ``random``: passages drawn uniformly from the corpus (never a gold one);
-- ``hard``: the first stage's top-ranked non-relevant passages;
-- ``counterfactual``: the question's counterfactual passages (data that has
-  them), then hard negatives if it has fewer than needed;
-- ``retrieved``: no injection; the first stage's top k as they come (the
-  end-to-end setting, reported with context precision).
+Each injector is its own module beside this one (``random``, ``hard``,
+``counterfactual``, ``retrieved``) and only chooses the noise.
 
 Draws are seeded per (seed, query id): a question's context does not depend
 on which other questions are in the run.
@@ -25,8 +21,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
 from harness.components import NoiseInjector, option
-from harness.errors import ConfigError
-from harness.hookspecs import hookimpl
 
 logger = logging.getLogger(__name__)
 POSITIONS = ("first", "middle", "last")
@@ -76,49 +70,3 @@ class ContextNoise(NoiseInjector):
 
     def choose(self, query: Any, candidates: list[str], n: int, banned: set[str]) -> list[str]:
         raise NotImplementedError
-
-
-class RandomNoise(ContextNoise):
-    needs_corpus = True
-
-    def choose(self, query, candidates, n, banned):
-        if not self.corpus_ids:
-            raise ConfigError("noise=random: no corpus ids were prepared")
-        rng = self.rng(query)
-        pool = self.corpus_ids
-        picked: list[str] = []
-        while len(picked) < n and len(picked) < len(pool) - len(banned):
-            doc = pool[rng.randrange(len(pool))]
-            if doc not in banned and doc not in picked:
-                picked.append(doc)
-        return picked
-
-
-class HardNoise(ContextNoise):
-    def choose(self, query, candidates, n, banned):
-        return candidates[:n]
-
-
-class CounterfactualNoise(ContextNoise):
-    def choose(self, query, candidates, n, banned):
-        own = list(getattr(query, "counterfactual_doc_ids", ()) or ())
-        if not own and n:
-            raise ConfigError(f"noise=counterfactual: query {query.query_id} has no counterfactual passages; "
-                              "this dataset has none (use a QA JSONL with 'counterfactuals')")
-        rest = [c for c in candidates if c not in own]
-        return (own + rest)[:n]
-
-
-class RetrievedContext(ContextNoise):
-    """End-to-end: the top k of the ranking, gold or not; ratio and position are ignored."""
-
-    raw_candidates: ClassVar[bool] = True
-
-    def inject(self, query, passages, candidates):
-        return list(candidates)[: self.config.k]
-
-
-@hookimpl
-def harness_add_noise_injectors():
-    return {"random": RandomNoise, "hard": HardNoise, "counterfactual": CounterfactualNoise,
-            "retrieved": RetrievedContext}

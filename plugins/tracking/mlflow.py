@@ -104,6 +104,9 @@ class MlflowRun(TrackedRun):
 
 class MlflowTracker(Tracker):
     Config = MlflowConfig
+    # For the reports that read MLflow runs back (harness plot-sweep), through the registry.
+    metric_name = staticmethod(mlflow_metric_name)
+    default_uri = staticmethod(default_tracking_uri)
 
     def tracking_uri(self) -> str:
         if self.config.tracking_uri:
