@@ -125,7 +125,7 @@ def test_real_mini_counts_and_golden_records(real_root, tmp_path, monkeypatch):
 
 def test_default_data_root_is_beside_the_checkout(monkeypatch):
     monkeypatch.delenv("HARNESS_DATA_ROOT", raising=False)
-    assert datasets.default_data_root() == Path(__file__).resolve().parents[2] / "shared" / "data"
+    assert datasets.default_data_root() == Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.mark.parametrize("name, read", [

@@ -20,7 +20,7 @@ from harness.cache import MANIFEST, QUARANTINE
 from harness.pipeline import run_experiment
 from harness.testing.hydra import compose_run_config
 
-from .rag_fixtures import tiny_causal_lm
+from ..rag_fixtures import tiny_causal_lm
 from tiny_data import RUN
 
 COST = {"train_seconds", "train_step_seconds", "peak_memory_mb"}  # timings differ between runs, by nature

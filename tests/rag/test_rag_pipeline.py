@@ -6,7 +6,7 @@ import pytest
 
 from harness.pipeline import run_experiment
 
-from .rag_fixtures import tiny_causal_lm
+from ..rag_fixtures import tiny_causal_lm
 
 ITEMS = [{"id": f"q{i}", "question": f"who did {w}", "answers": [w], "gold_passages": [f"{w} did it"],
           "distractors": [f"bob is {w}"]} for i, w in enumerate(["ann", "bob", "carl", "paris"])]

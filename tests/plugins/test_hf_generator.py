@@ -7,7 +7,7 @@ from harness.components import Context
 from harness.errors import ConfigError
 from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 
-from .rag_fixtures import tiny_causal_lm
+from ..rag_fixtures import tiny_causal_lm
 
 
 @pytest.fixture(scope="module")

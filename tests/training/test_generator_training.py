@@ -17,7 +17,7 @@ from harness_plugins.peft.lora import Lora, LoraConfig
 from harness_plugins.noise._common import NoiseConfig
 from harness_plugins.noise.random import RandomNoise
 
-from .test_rag_pipeline import ITEMS, config as rag_config, setup  # noqa: F401 (setup: the QA file and tiny LM)
+from ..rag.test_rag_pipeline import ITEMS, config as rag_config, setup  # noqa: F401 (setup: the QA file and tiny LM)
 
 ABSTAIN = "i cannot answer"
 

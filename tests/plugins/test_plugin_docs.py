@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness import hookspecs
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def signature_text(function) -> str:
