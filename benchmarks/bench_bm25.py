@@ -22,7 +22,7 @@ import bm25s
 import Stemmer
 
 from common import machine, median_seconds
-from harness import datasets
+from harness.data import datasets
 from harness.cache import StageCache
 from harness.components import Context
 from harness.plugin_manager import get_plugin_manager

@@ -23,7 +23,7 @@ from transformers import BertConfig, BertModel
 from common import machine
 from harness.cache import StageCache
 from harness.components import Context
-from harness.peft_artifacts import count_parameters
+from harness.training.peft_artifacts import count_parameters
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 

@@ -18,10 +18,11 @@ from pathlib import Path
 
 
 def contexts(n: int, k: int, ratio: float, cache):
-    from harness import datasets
+    from harness.data import datasets
     from harness.components import Context
     from harness.plugin_manager import get_plugin_manager
-    from harness_plugins.noise import NoiseConfig, RandomNoise
+    from harness_plugins.noise._common import NoiseConfig
+    from harness_plugins.noise.random import RandomNoise
 
     ds = datasets.load("halueval-qa/test", get_plugin_manager(), datasets.default_data_root())
     queries = list(ds.queries_iter())[:n]
@@ -52,7 +53,7 @@ def main() -> None:
 
     from harness.cache import StageCache
     from harness.components import Context
-    from harness_plugins.hf_generator import HFGenerator, HFGeneratorConfig
+    from harness_plugins.generator.hf import HFGenerator, HFGeneratorConfig
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=8)

@@ -29,7 +29,7 @@ def real_pairs(n: int) -> tuple[list[str], list[str]]:
     """The first ``n`` (query, passage) pairs of the official DL19 BM25 top-100, in run order."""
     import ir_datasets
 
-    from harness import datasets
+    from harness.data import datasets
     from harness.plugin_manager import get_plugin_manager
 
     ds = datasets.load("msmarco-passage-mini/trec-dl-2019", get_plugin_manager(), datasets.default_data_root())
@@ -60,7 +60,7 @@ def cross_encoder_folder(folder: Path) -> str:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from harness.neural.models import load_tokenizer, packaged_minilm
+    from harness.models.loading import load_tokenizer, packaged_minilm
 
     torch.manual_seed(0)
     AutoModelForSequenceClassification.from_pretrained(str(packaged_minilm()), num_labels=1).save_pretrained(folder)
@@ -72,8 +72,8 @@ def bench_bi(queries, passages, args, device: str, dtype: str) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from harness.neural.bi_encoder import BiEncoder
-    from harness.neural.models import packaged_minilm
+    from harness.models.bi_encoder import BiEncoder
+    from harness.models.loading import packaged_minilm
 
     ours = BiEncoder(None, device=device, dtype=dtype, batch_size=args.batch_size, passage_max_length=256)
     kwargs = {"torch_dtype": ours.dtype} if dtype != "float32" else {}
@@ -96,7 +96,7 @@ def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
     import torch
     from sentence_transformers import CrossEncoder as STCrossEncoder
 
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.cross_encoder import CrossEncoder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = cross_encoder_folder(Path(tmp))

@@ -1,25 +1,41 @@
 """The built-in plugins, listed in one place.
 
 Built-ins are ordinary plugin modules (see ``plugins/``, installed as
-``harness_plugins``); each is registered under the short name on the left,
-which is also the name to block it by (``plugins.blocked=[bm25]`` or
-``HARNESS_BLOCK_PLUGINS=bm25``).
+``harness_plugins``), one per config option: ``plugins/<group>/<option>.py``
+provides ``<group>=<option>`` (hyphens become underscores; a dataset module may
+provide a family of nested options). Each is registered under the name
+``<group>.<module>`` (``retriever.bm25``, ``tracking.mlflow``), which is also
+the name to block it by (``plugins.blocked=[retriever.bm25]`` or
+``HARNESS_BLOCK_PLUGINS=retriever.bm25``). The names of earlier versions still
+block the same modules (``LEGACY_NAMES``).
 """
 
-BUILTIN_PLUGINS: dict[str, str] = {
-    "msmarco_mini": "harness_plugins.msmarco_mini",
-    "bm25": "harness_plugins.bm25",
-    "run_file": "harness_plugins.run_file",
-    "dense": "harness_plugins.dense",
-    "bi_encoder": "harness_plugins.bi_encoder",
-    "cross_encoder": "harness_plugins.cross_encoder",
-    "late_interaction": "harness_plugins.late_interaction",
-    "peft_none": "harness_plugins.peft_none",
-    "lora": "harness_plugins.lora",
-    "bottleneck_adapter": "harness_plugins.bottleneck_adapter",
-    "mlflow": "harness_plugins.mlflow_tracker",
-    "no_tracking": "harness_plugins.no_tracking",
-    "qa_datasets": "harness_plugins.qa_datasets",
-    "hf_generator": "harness_plugins.hf_generator",
-    "noise": "harness_plugins.noise",
+BUILTIN_PLUGINS: dict[str, str] = {name: f"harness_plugins.{name}" for name in [
+    "dataset.msmarco_passage_mini",
+    "retriever.bm25", "retriever.run", "retriever.dense",
+    "reranker.bi_encoder", "reranker.cross_encoder", "reranker.late_interaction",
+    "peft.none", "peft.lora", "peft.adapter",
+    "tracking.mlflow", "tracking.none",
+    "dataset.halueval_qa", "dataset.qa_jsonl",
+    "generator.hf",
+    "noise.random", "noise.hard", "noise.counterfactual", "noise.retrieved",
+]}
+
+# Built-in plugin names before the modules were named after their config options.
+LEGACY_NAMES: dict[str, tuple[str, ...]] = {
+    "msmarco_mini": ("dataset.msmarco_passage_mini",),
+    "qa_datasets": ("dataset.halueval_qa", "dataset.qa_jsonl"),
+    "bm25": ("retriever.bm25",),
+    "run_file": ("retriever.run",),
+    "dense": ("retriever.dense",),
+    "bi_encoder": ("reranker.bi_encoder",),
+    "cross_encoder": ("reranker.cross_encoder",),
+    "late_interaction": ("reranker.late_interaction",),
+    "peft_none": ("peft.none",),
+    "lora": ("peft.lora",),
+    "bottleneck_adapter": ("peft.adapter",),
+    "mlflow": ("tracking.mlflow",),
+    "no_tracking": ("tracking.none",),
+    "hf_generator": ("generator.hf",),
+    "noise": ("noise.random", "noise.hard", "noise.counterfactual", "noise.retrieved"),
 }

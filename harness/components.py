@@ -182,7 +182,7 @@ class TrackedRun(ABC):
 class Tracker(Component):
     """Experiment tracking (MLflow by default)."""
 
-    kind = "tracker"
+    kind = "tracking"
 
     @abstractmethod
     def start(self, experiment: str, run_name: str, params: Mapping[str, Any],
@@ -199,5 +199,9 @@ KINDS: dict[str, tuple[type, str]] = {
     "generator": (Generator, "harness_add_generators"),
     "noise": (NoiseInjector, "harness_add_noise_injectors"),
     "metric": (Metric, "harness_add_metrics"),
-    "tracker": (Tracker, "harness_add_trackers"),
+    "tracking": (Tracker, "harness_add_trackers"),
 }
+# Earlier names of a kind, still accepted wherever a kind is named (the kind is its config group's name).
+KIND_ALIASES: dict[str, str] = {"tracker": "tracking"}
+# How error messages name several components of a kind ("registered trackers: mlflow, none").
+PLURALS: dict[str, str] = {"tracking": "trackers"}

@@ -82,7 +82,9 @@ def harness_add_trackers() -> Mapping[str, type]:
     """Return experiment trackers by name (MLflow is the built-in default).
 
     Each class subclasses :class:`harness.components.Tracker`: ``start`` opens a
-    tracked run and returns an object that logs metrics and artifacts.
+    tracked run and returns an object that logs metrics and artifacts. Their
+    component kind is ``tracking``, the name of their config group (``tracker``,
+    its earlier name, is still accepted).
     """
 
 

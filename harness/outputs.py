@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from harness.errors import PathError
-from harness.trec_io import write_run
+from harness.data.trec_io import write_run
 
 MARKER = ".harness-run.json"
 

@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness import datasets, generator_training, paths, resume, stages, train_stage
+from harness import resume, stages
+from harness.data import datasets
+from harness.training import generator as generator_training
+from harness.runs import paths
+from harness.training import stage as train_stage
 from harness.errors import ConfigError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
 from harness.evaluation import evaluate
 from harness.outputs import flatten, start_run_folder, write_run_folder
 from harness.plugin_manager import get_plugin_manager
-from harness.rag import RagStage
+from harness.rag.stage import RagStage
 from harness.registry import ComponentRegistry
 
 logger = logging.getLogger(__name__)
@@ -81,7 +85,7 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     trains = bool(config.get("train") or config.get("adapter"))
     peft = build("peft", "peft") if trains and config.get("peft") else None
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
-    tracker = registry.create("tracker", config.get("tracking") or {"name": "none"}, context, where="tracking")
+    tracker = registry.create("tracking", config.get("tracking") or {"name": "none"}, context, where="tracking")
     part = trained_part(config, tracker)
     if trains and not peft:
         raise ConfigError("train / adapter need a peft method (e.g. peft=lora)")

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 import pluggy
 
 from harness import hookspecs
-from harness.builtins import BUILTIN_PLUGINS
+from harness.builtins import BUILTIN_PLUGINS, LEGACY_NAMES
 from harness.errors import PluginError
 
 ENTRY_POINT_GROUP = "harness.plugins"
@@ -39,7 +39,8 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     pm.harness_dists = {}  # plugin name -> "distribution version" (for `harness plugins list`)
     pm.harness_skipped = []  # messages about plugins skipped for a name already taken
     for name in [*blocked, *blocked_from_env()]:
-        pm.set_blocked(name)
+        for each in (name, *LEGACY_NAMES.get(name, ())):  # an earlier built-in's name blocks its modules
+            pm.set_blocked(each)
     if entry_point_plugins:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             _register(pm, ep.name, ep.load, f"entry point {ep.value}", _dist_label(ep))

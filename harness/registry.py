@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pluggy
 
 from harness import bounds
-from harness.components import KINDS, Component, Context
+from harness.components import KIND_ALIASES, KINDS, PLURALS, Component, Context
 from harness.errors import ConfigError, UnknownComponentError
 from harness.plugin_manager import call_each, plugin_label, report_fault
 
@@ -60,21 +60,23 @@ class ComponentRegistry:
         return None
 
     def names(self, kind: str) -> list[str]:
-        return sorted(self._entries[kind])
+        return sorted(self._entries[KIND_ALIASES.get(kind, kind)])
 
     def entries(self, kind: str) -> list[Entry]:
         return [self._entries[kind][name] for name in self.names(kind)]
 
     def get(self, kind: str, name: str) -> Entry:
+        kind = KIND_ALIASES.get(kind, kind)
         if kind not in self._entries:
             raise UnknownComponentError(f"unknown component kind '{kind}'; kinds: {', '.join(KINDS)}")
         if name not in self._entries[kind]:
             known = ", ".join(self.names(kind)) or "(none registered)"
-            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {kind}s: {known}")
+            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {PLURALS.get(kind, kind + 's')}: {known}")
         return self._entries[kind][name]
 
     def create(self, kind: str, config: Mapping[str, Any], context: Context, where: str = "") -> Component:
         """Build a component from its config group: ``name`` picks the class, the rest is its Config."""
+        kind = KIND_ALIASES.get(kind, kind)
         where = where or kind
         values = dict(config)
         name = values.pop("name", None)

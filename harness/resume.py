@@ -27,7 +27,7 @@ from typing import Any, Mapping, Protocol
 
 from harness.errors import PathError
 from harness.outputs import MARKER, read_marker
-from harness.paths import inside
+from harness.runs.paths import inside
 
 logger = logging.getLogger(__name__)
 

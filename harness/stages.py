@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from harness.cache import code_version, stable_hash
 from harness.components import Component, Context, Reranker, Retriever, Run
-from harness.digests import DATA_FILES, dataset_digest
+from harness.cache.digests import DATA_FILES, dataset_digest
 
 logger = logging.getLogger(__name__)
 _warned: set[str] = set()

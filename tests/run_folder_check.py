@@ -62,7 +62,7 @@ def check_all(base: Path) -> Report:
 def check_one(path: Path, report: Report) -> None:
     from harness.errors import HarnessError
     from harness.plugin_manager import get_plugin_manager
-    from harness.run_folder import RunFolder, evaluated_qrels, reproduce
+    from harness.runs.run_folder import RunFolder, evaluated_qrels, reproduce
 
     try:
         folder = RunFolder.of(path / "run.trec")

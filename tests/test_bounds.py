@@ -14,10 +14,10 @@ from harness.cache import StageCache
 from harness.components import Context, option
 from harness.config import DatasetConfig, RunConfig, check_run_config
 from harness.errors import ConfigError
-from harness.generator_training import GeneratorTrainConfig
+from harness.training.generator import GeneratorTrainConfig
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry, build_config
-from harness.training import TrainConfig
+from harness.training.loop import TrainConfig
 
 # Numeric options that deliberately accept any value, with the reason. Every other
 # numeric option of a built-in component or of the run and training configs declares bounds.
@@ -145,7 +145,8 @@ def test_top_level_values_are_checked_when_the_run_starts():
 
 
 def test_components_built_directly_are_checked_too(tmp_path):
-    from harness_plugins.noise import HardNoise, NoiseConfig
+    from harness_plugins.noise._common import NoiseConfig
+    from harness_plugins.noise.hard import HardNoise
 
     with pytest.raises(ConfigError, match=r"^noise 'HardNoise': key 'k': 0 is out of range \(must be >= 1\)$"):
         HardNoise(NoiseConfig(k=0), Context(cache=StageCache(tmp_path)))
@@ -160,7 +161,7 @@ def _numeric(hint) -> bool:
 def _schemas() -> dict[str, type]:
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     found = {f"{kind} '{entry.name}'": entry.cls.Config for kind in ("retriever", "reranker", "peft", "generator",
-                                                                     "noise", "metric", "tracker")
+                                                                     "noise", "metric", "tracking")
              for entry in registry.entries(kind)}
     return {**found, "train": TrainConfig, "train (generator)": GeneratorTrainConfig, "run config": RunConfig,
             "dataset": DatasetConfig}
@@ -187,7 +188,7 @@ def test_the_bounds_check_notices_an_unbounded_numeric_option():
 
 
 def test_plugins_list_verbose_shows_the_bounds(capsys):
-    from harness.commands import list_plugins
+    from harness.cli.commands import list_plugins
 
     list_plugins(verbose=True)
     lines = capsys.readouterr().out.splitlines()

@@ -15,7 +15,7 @@ from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 
 GROUP_KINDS = {"retriever": "retriever", "reranker": "reranker", "peft": "peft", "generator": "generator",
-               "noise": "noise", "tracking": "tracker"}
+               "noise": "noise", "tracking": "tracking"}
 
 
 def options(group: str) -> list[str]:
@@ -93,9 +93,9 @@ def test_conf_dir_is_the_repositorys():
 
 @pytest.mark.parametrize("option", options("train"))
 def test_every_train_option_composes_and_validates(option):
-    from harness.generator_training import GeneratorTrainConfig
+    from harness.training.generator import GeneratorTrainConfig
     from harness.registry import build_config
-    from harness.training import TrainConfig
+    from harness.training.loop import TrainConfig
 
     cfg = OmegaConf.to_container(compose_with(f"train={option}", "reranker=cross_encoder", "peft=lora"), resolve=True)
     if cfg["train"].get("part") == "generator":

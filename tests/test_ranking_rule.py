@@ -9,10 +9,10 @@ import pytrec_eval
 
 from harness.errors import DataError
 from harness.evaluation import evaluate
-from harness.leaderboard import Entry, build_leaderboard
-from harness.neural.rerank import candidates, rebuild
+from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.models.rerank import candidates, rebuild
 from harness.ranking import rank_scores, ranked
-from harness.trec_io import read_run, write_run
+from harness.data.trec_io import read_run, write_run
 
 
 def tied_case(seed: int):

@@ -8,7 +8,7 @@ import pytest
 import pytrec_eval
 from mlflow import MlflowClient
 
-from harness.trec_io import ranked, read_qrels, read_run
+from harness.data.trec_io import ranked, read_qrels, read_run
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import pytest
 import pytrec_eval
 
 from harness.evaluation import evaluate
-from harness.trec_io import ranked, read_run, write_run
+from harness.data.trec_io import ranked, read_run, write_run
 
 
 def trec_eval(qrels, run, level):

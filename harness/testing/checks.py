@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from harness.cache import StageCache, stable_hash
-from harness.components import KINDS, Component, Context
+from harness.components import KIND_ALIASES, KINDS, Component, Context
 from harness.errors import HarnessError
 from harness.testing.compare import comparable, differs, not_json, shape_problem
 from harness.testing.kinds import ADAPTERS
@@ -45,10 +45,11 @@ def _scratch() -> tempfile.TemporaryDirectory:
 
 
 def kind_of(cls: type) -> str:
-    if not getattr(cls, "kind", "") in KINDS:
+    kind = KIND_ALIASES.get(getattr(cls, "kind", ""), getattr(cls, "kind", ""))
+    if kind not in KINDS:
         raise ContractError(f"{_label(cls)} is not a component: subclass one of "
                             + ", ".join(f"harness.components.{base.__name__}" for base, _ in KINDS.values()))
-    return cls.kind
+    return kind
 
 
 def check_interface(cls: type, config: Mapping[str, Any] | None = None, registered_as: str | None = None) -> None:

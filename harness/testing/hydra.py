@@ -10,7 +10,7 @@ def compose_run_config(overrides: Sequence[str] = ()) -> Any:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from harness.commands import extra_search_path
+    from harness.cli.commands import extra_search_path
     from harness.config import conf_dir, register_schema
 
     register_schema()

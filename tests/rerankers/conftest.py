@@ -41,7 +41,7 @@ def tiny_model(tmp_path_factory) -> str:
     import torch
     from transformers import BertConfig, BertModel
 
-    from harness.neural.models import load_tokenizer
+    from harness.models.loading import load_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = load_tokenizer(None)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from harness.neural import functional
+from harness.models import functional
 
 
 def test_mean_pooling_ignores_padding():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.datasets import default_data_root
+from harness.data.datasets import default_data_root
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_bi_encoder_puts_judged_relevant_passages_above_non_relevant(data_root, 
 
     from harness.config import conf_dir, register_schema
     from harness.pipeline import run_experiment
-    from harness.trec_io import read_run
+    from harness.data.trec_io import read_run
 
     register_schema()
     overrides = ["dataset=msmarco-passage-mini/trec-dl-2019", "dataset.query_limit=3", "retriever=run",

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from harness.neural import functional
-from harness.neural.batching import batches, length_order, sorted_map
+from harness.models import functional
+from harness.models.batching import batches, length_order, sorted_map
 
 QUERIES = ["where is the eiffel tower", "sugar"]
 PASSAGES = ["The Eiffel tower is in Paris, the capital of France.", "Paris",
@@ -21,7 +21,7 @@ def test_length_order_and_batches_restore_input_order():
 
 
 def test_bi_encoder_alone_equals_in_batch(tiny_model):
-    from harness.neural.bi_encoder import BiEncoder
+    from harness.models.bi_encoder import BiEncoder
 
     enc = BiEncoder(tiny_model, device="cpu", batch_size=2)
     together = enc.encode(PASSAGES)
@@ -35,7 +35,7 @@ def test_bi_encoder_alone_equals_in_batch(tiny_model):
 
 
 def test_bi_encoder_score_is_differentiable_cosine(tiny_model):
-    from harness.neural.bi_encoder import BiEncoder
+    from harness.models.bi_encoder import BiEncoder
 
     enc = BiEncoder(tiny_model, device="cpu")
     scores = enc.score(QUERIES, PASSAGES[:2])
@@ -47,7 +47,7 @@ def test_bi_encoder_score_is_differentiable_cosine(tiny_model):
 
 
 def test_cross_encoder_alone_equals_in_batch_and_is_seeded(tiny_model):
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.cross_encoder import CrossEncoder
 
     ce = CrossEncoder(tiny_model, device="cpu", batch_size=2, seed=3, head="classifier")
     qs = [QUERIES[0]] * 3
@@ -62,8 +62,8 @@ def test_cross_encoder_alone_equals_in_batch_and_is_seeded(tiny_model):
 
 
 def test_segment_cosine_head_is_the_cosine_of_the_two_segments_mean_states(tiny_model):
-    from harness.neural.batching import tokenize
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.batching import tokenize
+    from harness.models.cross_encoder import CrossEncoder
 
     ce = CrossEncoder(tiny_model, device="cpu", batch_size=2)  # a plain encoder: auto picks segment_cosine
     assert ce.head == "segment_cosine" and not hasattr(ce.model, "classifier")
@@ -81,7 +81,7 @@ def test_segment_cosine_head_is_the_cosine_of_the_two_segments_mean_states(tiny_
 def test_auto_head_keeps_a_trained_classifier(tiny_model, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.cross_encoder import CrossEncoder
 
     AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1).save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(tiny_model).save_pretrained(tmp_path)
@@ -89,9 +89,9 @@ def test_auto_head_keeps_a_trained_classifier(tiny_model, tmp_path):
 
 
 def test_cross_encoder_truncates_the_passage_not_the_query(tiny_model):
-    from harness.neural.batching import tokenize
+    from harness.models.batching import tokenize
 
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.cross_encoder import CrossEncoder
 
     ce = CrossEncoder(tiny_model, device="cpu", max_length=16)
     batch = tokenize(ce.tokenizer, [QUERIES[0]], 16, "cpu", pairs=[PASSAGES[2]])
@@ -101,7 +101,7 @@ def test_cross_encoder_truncates_the_passage_not_the_query(tiny_model):
 
 
 def test_late_interaction_markers_projection_and_maxsim(tiny_model):
-    from harness.neural.late_interaction import LateInteraction, flatten, pad, unflatten
+    from harness.models.late_interaction import LateInteraction, flatten, pad, unflatten
 
     li = LateInteraction(tiny_model, dim=8, device="cpu", batch_size=2)
     vecs, mask = li.embed(["paris"], doc=True)
@@ -123,7 +123,7 @@ def test_late_interaction_markers_projection_and_maxsim(tiny_model):
 
 def test_late_interaction_rejects_unknown_marker(tiny_model):
     from harness.errors import ConfigError
-    from harness.neural.late_interaction import LateInteraction
+    from harness.models.late_interaction import LateInteraction
 
     with pytest.raises(ConfigError, match="query_marker: '<q>'"):
         LateInteraction(tiny_model, query_marker="<q>", device="cpu")
@@ -133,7 +133,7 @@ def test_late_interaction_rejects_unknown_marker(tiny_model):
 def test_auto_dtype_on_cuda_is_half_precision_and_close_to_fp32(tiny_model):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    from harness.neural.bi_encoder import BiEncoder
+    from harness.models.bi_encoder import BiEncoder
 
     gpu = BiEncoder(tiny_model, device="auto")
     assert gpu.device.type == "cuda" and gpu.dtype in (torch.bfloat16, torch.float16)
@@ -142,7 +142,7 @@ def test_auto_dtype_on_cuda_is_half_precision_and_close_to_fp32(tiny_model):
 
 
 def test_auto_device_and_dtype_on_this_machine():
-    from harness.neural.models import pick_device, pick_dtype
+    from harness.models.loading import pick_device, pick_dtype
 
     device = pick_device("auto")
     assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
@@ -153,7 +153,7 @@ def test_auto_device_and_dtype_on_this_machine():
 
 
 def test_a_query_longer_than_max_length_is_truncated_not_a_traceback(tiny_model):
-    from harness.neural.cross_encoder import CrossEncoder
+    from harness.models.cross_encoder import CrossEncoder
 
     ce = CrossEncoder(tiny_model, device="cpu", max_length=16)
     scores = ce.predict(["word " * 40, QUERIES[0]], [PASSAGES[0], PASSAGES[2]])

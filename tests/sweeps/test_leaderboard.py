@@ -10,9 +10,9 @@ import random
 import pytest
 
 from harness.evaluation import evaluate
-from harness.leaderboard import Entry, build_leaderboard
-from harness.leaderboard.render import write
-from harness.leaderboard.significance import correct
+from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard.render import write
+from harness.reports.leaderboard.significance import correct
 
 
 def synthetic(seed: int = 3, queries: int = 40, docs: int = 30):
@@ -96,7 +96,7 @@ def test_unknown_metric_and_baseline_are_clear_errors():
 
 
 def test_noise_points_make_a_noise_curve_figure():
-    from harness.leaderboard.plots import all_plots
+    from harness.reports.leaderboard.plots import all_plots
 
     qrels, runs = synthetic(queries=6)
     entries = entries_for(qrels, {"weak": runs["weak"], "best": runs["best"]})

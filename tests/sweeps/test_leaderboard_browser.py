@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from harness.evaluation import evaluate
-from harness.leaderboard import Entry, build_leaderboard
-from harness.leaderboard.html import page
+from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard.html import page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -121,7 +121,7 @@ def test_starting_a_job_refuses_a_foreign_folder(tmp_path):
 
 def test_a_new_mlflow_store_is_built_aside_and_dead_builds_are_removed(tmp_path):
     """A builder killed mid-way leaves only hidden files, which the next builder removes (if its pid is gone)."""
-    from harness_plugins.mlflow_tracker import create_store_once
+    from harness_plugins.tracking.mlflow import create_store_once
 
     dead, live = ".mlflow.db.999999999.tmp", f".mlflow.db.{os.getppid()}.tmp"  # pid max is 4194304
     for name in (dead, dead + "-journal", live):

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from harness.sweep_jobs import Job, clash_message, shared_folders
+from harness.runs.sweep_jobs import Job, clash_message, shared_folders
 
 
 def refused(cli, results: Path, *overrides: str) -> str:

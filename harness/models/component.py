@@ -1,0 +1,62 @@
+"""Config fields and plumbing that the neural rerankers and the dense retriever share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from harness.components import Component, option
+
+logger = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+# Fewest tokens a max length may keep: [CLS], one token of text, [SEP]. Below the
+# tokenizer's own special tokens, transformers ignores max_length and truncates nothing.
+MIN_TEXT_TOKENS = 3
+
+
+@dataclass
+class NeuralConfig:
+    model: Optional[str] = option(None, "HF id or local folder; null = the packaged all-MiniLM-L6-v2")
+    batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length", ge=1)
+    dtype: str = option("auto", "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA", choices=DTYPES)
+
+
+@dataclass
+class NeuralRerankerConfig(NeuralConfig):
+    top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below", ge=1)
+
+
+class NeuralComponent(Component):
+    """Builds its scorer on first use, so a stage served from the cache never loads a model."""
+
+    _scorer: Any = None
+
+    def build_scorer(self, **common: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def scorer(self) -> Any:
+        if self._scorer is None:
+            c = self.config
+            self._scorer = self.build_scorer(model=c.model, device=self.context.device, dtype=c.dtype,
+                                             batch_size=c.batch_size, show_progress=self.context.show_progress,
+                                             seed=self.context.seed)
+        return self._scorer
+
+    def encoder_identity(self) -> dict[str, Any]:
+        """Keys cached encodings: the scorer's identity plus a trained or loaded adapter, which changes them."""
+        return {**self.scorer.identity(), "trained": getattr(self, "training_key", None)}
+
+    @property
+    def model(self) -> Any:
+        """The trainable torch module (for PEFT and training)."""
+        return self.scorer.model
+
+    def cache_payload(self) -> dict[str, Any]:
+        # The seed initialises untrained heads and projections, and a checkpoint
+        # retrained in place keeps its path: both change scores.
+        from harness.models.loading import model_fingerprint
+
+        return {**super().cache_payload(), "seed": self.context.seed, "weights": model_fingerprint(self.config.model)}

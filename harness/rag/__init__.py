@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: the RAG stage, its answer metrics, groundedness."""

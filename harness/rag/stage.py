@@ -1,0 +1,136 @@
+"""The RAG stage: ranking -> noisy context of k passages -> generator -> judged answers.
+
+Runs after retrieval (and reranking) when a ``generator`` is configured. The
+contexts and the answers are two cached stages; the answers are written per
+question, with their context ids and verdicts, to ``answers.jsonl`` in the
+run folder, and the RAG rates join the run's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from harness.rag import groundedness
+from harness.rag import metrics as rag_metrics
+from harness.cache import stable_hash
+from harness.components import Generator, NoiseInjector, Qrels, Run
+from harness.outputs import write_text_atomic
+from harness.stages import stage_payload
+from harness.data.trec_io import ranked
+
+logger = logging.getLogger(__name__)
+DEFAULT_NOISE = {"name": "retrieved"}  # no noise group: the end-to-end setting
+
+
+@dataclass
+class RagStage:
+    generator: Generator
+    noise: NoiseInjector
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], registry, context, choices: Mapping[str, str]) -> "RagStage":
+        generator = registry.create("generator", config["generator"], context,
+                                    where=f"generator={choices.get('generator', config['generator'].get('name'))}")
+        noise_cfg = config.get("noise") or DEFAULT_NOISE
+        noise = registry.create("noise", noise_cfg, context, where=f"noise={noise_cfg.get('name')}")
+        return cls(generator, noise)
+
+    def run(self, dataset: Any, queries: Sequence[Any], qrels: Qrels, run: Run, upstream: str,
+            run_dir: Path, level: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Mean RAG metrics and per-query values; writes ``answers.jsonl`` into ``run_dir``."""
+        gold = {q.query_id: gold_ids(q, qrels.get(q.query_id, {}), level) for q in queries}
+        contexts, key = self.contexts(dataset, queries, qrels, run, gold, upstream)
+        texts = passage_texts(dataset, {d for ids in contexts.values() for d in ids})
+        answers = self.answers(dataset, queries, contexts, texts, key)
+        rows = judge_all(queries, contexts, answers, gold, qrels, level, self.abstain_phrases(), texts)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        # Atomic, and it replaces (never follows) a link planted at that name inside the run folder.
+        write_text_atomic(run_dir / "answers.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+        return summarise(rows, self.noise)
+
+    def contexts(self, dataset, queries, qrels, run, gold, upstream) -> tuple[dict[str, list[str]], str]:
+        noise = self.noise
+        payload = stage_payload(noise, dataset, queries, upstream)
+
+        def build():
+            if getattr(noise, "needs_corpus", False):
+                noise.prepare([doc.doc_id for doc in dataset.docs_iter()])
+            out = {}
+            for q in queries:
+                ranking = [doc for doc, _ in ranked(run.get(q.query_id, {}))]
+                if not getattr(noise, "raw_candidates", False):  # never use a judged-relevant passage as noise
+                    positive = {d for d, rel in qrels.get(q.query_id, {}).items() if rel > 0}
+                    ranking = [d for d in ranking if d not in positive]
+                out[q.query_id] = noise.inject(q, gold[q.query_id], ranking)
+            return out
+
+        return noise.context.cache.json("contexts", payload, build), stable_hash(payload)
+
+    def answers(self, dataset, queries, contexts, texts, upstream) -> dict[str, str]:
+        generator = self.generator
+        payload = stage_payload(generator, dataset, queries, upstream)
+
+        def build():
+            questions = [q.text for q in queries]
+            passages = [[texts[d] for d in contexts[q.query_id]] for q in queries]
+            return dict(zip((q.query_id for q in queries), generator.generate(questions, passages)))
+
+        return generator.context.cache.json("generate", payload, build)
+
+    def abstain_phrases(self) -> tuple[str, ...]:
+        own = getattr(self.generator.config, "abstain_answer", None)
+        return rag_metrics.ABSTAIN_PHRASES + ((own,) if own else ())
+
+
+def gold_ids(query: Any, judged: Mapping[str, int], level: int) -> list[str]:
+    """A QA query's own gold passages, else its passages judged at or above ``level``."""
+    own = getattr(query, "gold_doc_ids", None)
+    if own is not None:
+        return list(own)
+    return [d for d, rel in sorted(judged.items(), key=lambda x: (-x[1], x[0])) if rel >= level]
+
+
+def passage_texts(dataset: Any, doc_ids: set[str]) -> dict[str, str]:
+    found = dataset.docs_store().get_many(sorted(doc_ids))
+    return {d: doc.default_text() for d, doc in found.items()}
+
+
+def judge_all(queries, contexts, answers, gold, qrels, level, phrases, texts) -> list[dict[str, Any]]:
+    rows = []
+    for q in queries:
+        ids = contexts[q.query_id]
+        judged = qrels.get(q.query_id, {})
+        golds = set(gold[q.query_id])
+        relevant = [d for d in ids if judged.get(d, 0) >= level or d in golds]
+        answer = answers[q.query_id]
+        row = {"query_id": q.query_id, "question": q.text, "answer": answer, "context_ids": ids,
+               "gold_ids": sorted(golds), "context_precision": len(relevant) / max(1, len(ids)),
+               "noise_share": sum(d not in golds for d in ids) / max(1, len(ids)),
+               "grounding": groundedness.ground(answer, q.text, [texts[d] for d in relevant],
+                                                [texts[d] for d in ids if d not in relevant], phrases=phrases)}
+        if getattr(q, "answers", None):
+            row["gold_answers"] = list(q.answers)
+            row["verdict"] = rag_metrics.judge(answers[q.query_id], q.answers, phrases)
+        rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    per_query = {"rag_context_precision": {r["query_id"]: r["context_precision"] for r in rows},
+                 "rag_noise_share": {r["query_id"]: r["noise_share"] for r in rows}}
+    for name, label in (("grounded", "grounded"), ("noise_supported", "noise"), ("unsupported", "unsupported")):
+        per_query[f"rag_{name}"] = {r["query_id"]: float(r["grounding"] == label) for r in rows}
+    judged = [r for r in rows if "verdict" in r]
+    if judged:
+        for name, verdict in (("accuracy", "correct"), ("abstention", "abstain"), ("hallucination", "hallucinated")):
+            per_query[f"rag_{name}"] = {r["query_id"]: float(r["verdict"] == verdict) for r in judged}
+    mean = {name: sum(values.values()) / len(values) for name, values in per_query.items()}
+    if judged and not getattr(noise, "raw_candidates", False) and noise.config.ratio >= 1.0:
+        mean["rag_rejection"] = mean["rag_abstention"]  # rho = 1: no passage holds the answer
+    logger.info("RAG: %s", ", ".join(f"{k}={v:.4f}" for k, v in mean.items()))
+    return mean, per_query
+

@@ -1,0 +1,1 @@
+"""Reports over finished runs: the leaderboard, sweep plots and summaries, noise curves."""

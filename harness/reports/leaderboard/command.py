@@ -1,0 +1,84 @@
+"""``harness leaderboard``: its arguments and what it does (imported only when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+FORMATS = ("table", "markdown", "csv", "latex")
+SUFFIXES = {".md": "markdown", ".csv": "csv", ".tex": "latex", ".txt": "table", ".html": "html"}
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    lb = sub.add_parser("leaderboard", usage="harness leaderboard [OPTIONS]",
+                        help="rank tracked runs (and run files) with significance tests")
+    lb.add_argument("--tracking-uri", default=None,
+                    help="any MLflow tracking URI (default: sqlite store in results/mlflow.db)")
+    lb.add_argument("--experiment", action="append", default=[], help="MLflow experiment (repeatable; default all)")
+    lb.add_argument("--dataset", default=None, help="keep runs on this dataset id; required with --run-file")
+    lb.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="keep runs with this tag")
+    lb.add_argument("--run-file", action="append", default=[], metavar="PATH[=NAME]",
+                    help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)")
+    lb.add_argument("--metric", default="ndcg@10", help="rank by this metric (default ndcg@10)")
+    lb.add_argument("--baseline", default=None, help="entry to test against (default: the last ranked)")
+    lb.add_argument("--test", nargs="+", default=["student", "fisher"], choices=["student", "fisher"])
+    lb.add_argument("--correction", default="holm", choices=["holm", "bonferroni", "none"])
+    lb.add_argument("--alpha", type=float, default=0.05, help="significance level after correction")
+    lb.add_argument("--permutations", type=int, default=1000, help="Fisher randomization permutations")
+    lb.add_argument("--binary-relevance-level", type=int, default=None,
+                    help="for run files: binary measures count rel >= this (default 2 for TREC DL ids, else 1)")
+    lb.add_argument("--data-root", default=None)
+    lb.add_argument("--format", default="table", choices=FORMATS, help="what to print")
+    lb.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
+                    help="also write FILE; .md .csv .tex .txt .html pick the format (repeatable)")
+    return lb
+
+
+def _tags(pairs: list[str]) -> dict[str, str]:
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise ConfigError(f"leaderboard: --tag wants KEY=VALUE, got {bad[0]!r}")
+    return dict(p.split("=", 1) for p in pairs)
+
+
+def collect(args) -> list:
+    from harness.reports.leaderboard.mlflow_source import from_mlflow
+    from harness.reports.leaderboard.run_files import binary_level, from_run_files
+
+    uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
+    entries = []
+    if args.tracking_uri or args.experiment or not args.run_file:
+        entries += from_mlflow(uri, args.experiment, args.dataset, _tags(args.tag))
+    if args.run_file:
+        if not args.dataset:
+            raise ConfigError("leaderboard: --run-file needs --dataset (the qrels to score it on)")
+        metrics = sorted(set.intersection(*(set(e.per_query) for e in entries))) if entries else [args.metric]
+        level = args.binary_relevance_level
+        if level is None and entries:  # the level the tracked runs were evaluated at
+            level = entries[0].relevance_level
+        entries += from_run_files(args.run_file, args.dataset, metrics,
+                                  binary_level(args.dataset, level), args.data_root)
+    return entries
+
+
+def run(args) -> int:
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run is noise here
+    from harness.reports.leaderboard import build_leaderboard
+    from harness.reports.leaderboard.html import page
+    from harness.reports.leaderboard.render import write
+
+    board = build_leaderboard(collect(args), args.metric, args.baseline, args.test, args.correction,
+                              args.alpha, args.permutations)
+    print(write(board, args.format))
+    for target in map(Path, args.output):
+        fmt = SUFFIXES.get(target.suffix.lower())
+        if fmt is None:
+            raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page(board) if fmt == "html" else write(board, fmt), encoding="utf-8")
+        print(f"wrote {target}")
+    return 0

@@ -1,0 +1,1 @@
+"""Built-in generator plugins: one module per option of conf/generator/."""

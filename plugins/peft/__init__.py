@@ -1,0 +1,1 @@
+"""Built-in peft plugins: one module per option of conf/peft/."""

@@ -1,0 +1,1 @@
+"""Built-in reranker plugins: one module per option of conf/reranker/."""

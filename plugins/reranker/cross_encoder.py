@@ -1,0 +1,55 @@
+"""``reranker=cross_encoder``: each query-passage pair through one encoder, one score per pair.
+
+``head=auto`` picks one of two heads by the checkpoint. ``head=classifier`` is the usual one-logit head: from the packaged MiniLM it is
+untrained (seeded) until the PEFT stage trains it, and scores near chance.
+``head=segment_cosine`` scores the joint encoding with the cosine of the query
+and passage segments' mean states: no new weights, so it starts from what the
+sentence-embedding checkpoint knows (see harness/models/cross_encoder.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from harness.components import Reranker, Run, option
+from harness.hookspecs import hookimpl
+from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
+from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+
+
+@dataclass
+class CrossEncoderConfig(NeuralRerankerConfig):
+    # A pair needs [CLS] q [SEP] p [SEP]: one more special token than a single text, and a passage token.
+    max_length: int = option(512, "tokens of query + passage kept (the passage is truncated)", ge=MIN_TEXT_TOKENS + 2)
+    head: str = option("auto", "auto (classifier for a trained cross-encoder checkpoint, else segment_cosine), "
+                               "classifier (one-logit head) or segment_cosine (no new weights)",
+                       choices=("auto", "classifier", "segment_cosine"))
+    scale: float = option(20.0, "segment_cosine: scores are scale * cosine (a softmax temperature in training)", gt=0)
+
+
+class CrossEncoderReranker(NeuralComponent, Reranker):
+    Config = CrossEncoderConfig
+
+    def build_scorer(self, **common: Any) -> Any:
+        from harness.models.cross_encoder import CrossEncoder
+
+        c = self.config
+        return CrossEncoder(max_length=c.max_length, head=c.head, scale=c.scale, **common)
+
+    def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
+        texts = query_texts(queries)
+        cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
+        passages = passage_texts(dataset, sorted({d for docs in cands.values() for d in docs}),
+                                 self.context.dataset_id)
+        pairs = [(qid, d) for qid, docs in cands.items() for d in docs]
+        scores = self.scorer.predict([texts[q] for q, _ in pairs], [passages[d] for _, d in pairs])
+        reranked: dict[str, dict[str, float]] = {}
+        for (qid, d), s in zip(pairs, scores):
+            reranked.setdefault(qid, {})[d] = s
+        return rebuild(run, reranked)
+
+
+@hookimpl
+def harness_add_rerankers():
+    return {"cross_encoder": CrossEncoderReranker}

@@ -1,0 +1,1 @@
+"""Built-in retriever plugins: one module per option of conf/retriever/."""

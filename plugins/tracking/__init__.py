@@ -1,0 +1,1 @@
+"""Built-in tracking plugins: one module per option of conf/tracking/."""
