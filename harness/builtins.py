@@ -20,6 +20,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "mlflow": "harness_plugins.mlflow_tracker",
     "no_tracking": "harness_plugins.no_tracking",
     "qa_datasets": "harness_plugins.qa_datasets",
+    "dataset_files": "harness_plugins.dataset_files",
     "hf_generator": "harness_plugins.hf_generator",
     "noise": "harness_plugins.noise",
 }
