@@ -33,6 +33,7 @@ def check(overrides: list[str]) -> int:
 def compose_dataset(overrides: list[str]) -> tuple[dict[str, Any], str | None]:
     """The resolved ``dataset`` group and ``data_root`` of the run config with these overrides."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -42,6 +43,7 @@ def compose_dataset(overrides: list[str]) -> tuple[dict[str, Any], str | None]:
 
     register_schema()
     search_path = extra_search_path(overrides)
+    GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name="config", overrides=[*overrides, *search_path])

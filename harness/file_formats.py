@@ -67,7 +67,7 @@ def detect(path: Path, kind: str, key: str) -> str:
     except OSError as exc:
         raise DataError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
     if not head:
-        raise DataError(f"{key}: {path} is empty: expected {kind} as one of: "
+        raise DataError(f"{key}: {path} is empty: expected {'documents' if kind == 'docs' else 'queries'} as one of: "
                         + "; ".join(expected(kind, f) for f in FORMATS))
     return {"<": "trec", "{": "jsonl"}.get(head[0], "tsv")
 

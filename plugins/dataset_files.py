@@ -66,7 +66,7 @@ def files_dataset(dataset_id: str):
 
     values = parse_id(dataset_id)
     docs_file, queries_file, qrels_file = (_given(values[key], f"dataset.{key}") for key in FILE_KEYS)
-    docs_format = resolve_format(docs_file.path(), values["docs_format"], "documents", "dataset.docs")
+    docs_format = resolve_format(docs_file.path(), values["docs_format"], "docs", "dataset.docs")
     queries_format = resolve_format(queries_file.path(), values["queries_format"], "queries", "dataset.queries")
     qrels_file.path()
     docs = FileDocs(docs_file, docs_format)
