@@ -40,9 +40,10 @@ class FilesDatasetConfig(DatasetConfig):
     docs: Optional[str] = option(None, "documents: TSV 'doc_id<TAB>text', JSONL or TREC SGML <DOC>")
     queries: Optional[str] = option(None, "queries: TSV 'query_id<TAB>text', JSONL or TREC topics <top>")
     qrels: Optional[str] = option(None, "relevance judgments, TREC qrels 'qid iter docid label'")
-    docs_format: str = option("auto", "auto (detected from the first non-blank character), tsv, jsonl or trec")
-    queries_format: str = option("auto", "auto, tsv, jsonl or trec")
-    query_field: str = option("title", "the text of a TREC topic: title, desc, narr or title+desc")
+    docs_format: str = option("auto", "detected from the first non-blank character, or given",
+                              choices=("auto", "tsv", "jsonl", "trec"))
+    queries_format: str = option("auto", "detected, or given", choices=("auto", "tsv", "jsonl", "trec"))
+    query_field: str = option("title", "the text of a TREC topic", choices=("title", "desc", "narr", "title+desc"))
 
 
 @dataclass

@@ -71,10 +71,11 @@ def _warnings(report: Report, qrels: Qrels, queries, pairs, missing_docs, names:
         report.warnings.append(f"{names.qrels}: {len(unknown_queries)} of its {len(qrels)} judged queries are not "
                                f"in {names.queries} ({some_ids(unknown_queries)}); they are not evaluated")
     if missing_docs and report.counts["documents"]:
-        affected = sum(1 for _qid, did in pairs if did in missing_docs)
-        report.warnings.append(f"{names.qrels}: {affected} of {len(pairs)} judgments name {len(missing_docs)} "
-                               f"documents not in {names.docs} ({some_ids(missing_docs)}); no run can "
-                               "retrieve them")
+        labels = Counter(qrels[qid][did] for qid, did in pairs if did in missing_docs)
+        by_label = ", ".join(f"{label}: {n}" for label, n in sorted(labels.items()))
+        report.warnings.append(f"{names.qrels}: {sum(labels.values())} of {len(pairs)} judgments (by label "
+                               f"{by_label}) name {len(missing_docs)} documents not in {names.docs} "
+                               f"({some_ids(missing_docs)}); a first stage over the collection cannot retrieve them")
 
 
 def format_report(dataset_id: str, report: Report, convention: str) -> str:

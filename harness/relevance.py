@@ -10,7 +10,7 @@ def convention(binary_relevance_level: int, dataset_id: str = "") -> str:
     ranx computes them so, as trec_eval does (checked in tests/test_dataset_files.py).
     """
     level = binary_relevance_level
-    known = " (the TREC DL convention)" if level == 2 and "trec-dl" in dataset_id else ""
+    known = ", the TREC DL convention" if level == 2 and "trec-dl" in dataset_id else ""
     return (f"relevance: label >= {level} counts as relevant for binary measures (MRR, MAP, recall, ...; "
             f"dataset.binary_relevance_level={level}{known}); nDCG uses the graded labels; "
             "negative labels count as judged non-relevant (gain 0)")

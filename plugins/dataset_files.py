@@ -27,6 +27,8 @@ PATTERN = r"^files:(.*)$"
 FILE_KEYS = {"docs": "documents (TSV, JSONL or TREC SGML)", "queries": "queries (TSV, JSONL or TREC topics)",
              "qrels": "relevance judgments (TREC qrels)"}
 OPTIONS = {"docs_format": "auto", "queries_format": "auto", "query_field": "title"}
+CHOICES = {"docs_format": ("auto", "tsv", "jsonl", "trec"), "queries_format": ("auto", "tsv", "jsonl", "trec"),
+           "query_field": ("title", "desc", "narr", "title+desc")}
 EXAMPLE = "dataset=files dataset.docs=docs.trec dataset.queries=topics.txt dataset.qrels=qrels.txt"
 _validated: dict[str, tuple] = {}  # dataset id -> digests of the files it was last validated with
 
@@ -40,6 +42,9 @@ def parse_id(dataset_id: str) -> dict[str, str]:
             raise DataError(f"dataset id {dataset_id!r}: {part!r} is not key=value with a key of "
                             f"{', '.join([*FILE_KEYS, *OPTIONS])} (a path may not hold ';')")
         values[key] = value
+    for key, allowed in CHOICES.items():
+        if values[key] not in allowed:
+            raise DataError(f"dataset.{key}={values[key]!r}: expected one of {', '.join(allowed)}")
     for key, what in FILE_KEYS.items():
         if values.get(key, "") in ("", "None"):
             raise DataError(f"dataset.{key} is not set: give the file of {what}, e.g. harness run {EXAMPLE}")

@@ -165,6 +165,8 @@ def test_missing_file_and_unset_key_name_the_key(tmp_path, irds_home):
     cfg = OmegaConf.to_container(compose_run_config(["dataset=files", f"dataset.docs={docs}"]), resolve=True)
     with pytest.raises(DataError, match="dataset.queries is not set"):
         datasets.load(cfg["dataset"]["id"], get_plugin_manager(), Path("."))
+    with pytest.raises(DataError, match=r"dataset.query_field='body': expected one of title, desc, narr, title\+desc"):
+        load([docs, topics, qrels], query_field="body")
 
 
 def test_relative_paths_are_read_from_the_current_directory(tmp_path, irds_home, monkeypatch):
@@ -211,7 +213,7 @@ def test_judged_documents_not_in_the_collection_are_a_warning_with_counts(tmp_pa
     with caplog.at_level(logging.WARNING):
         qrels = datasets.qrels(dataset, "files")
     assert qrels["402"]["LA99"] == 1
-    assert "1 of 8 judgments name 1 documents not in dataset.docs" in caplog.text and "'LA99'" in caplog.text
+    assert "1 of 8 judgments (by label 1: 1) name 1 documents not in dataset.docs" in caplog.text and "'LA99'" in caplog.text
 
 
 # -- end to end ----------------------------------------------------------------
