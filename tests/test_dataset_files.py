@@ -347,3 +347,15 @@ def test_check_works_for_a_registered_dataset(tiny_root, capsys):
     assert code == 0, out
     assert f"documents{' ' * 31}{len(PASSAGES)}" in out and f"queries{' ' * 33}{len(TOPICS)}" in out
     assert f"judgments{' ' * 31}{len(QRELS)}" in out and "TREC DL convention" in out
+
+
+def test_a_dataset_whose_queries_match_no_judgment_fails_before_any_stage(tiny_root, tmp_path):
+    # The case: an ir_datasets dataset with 0 matching queries ran for minutes, then ranx crashed.
+    (tiny_root / "msmarco-passage-mini" / "topics.dl19-passage.txt").write_text("999\tunjudged\n")
+    config = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={tmp_path / 'results'}"])
+    with pytest.raises(DataError, match=r"dataset 'msmarco-passage-mini/trec-dl-2019': no query to run: none of its "
+                                        r"\d+ judged queries \('101', "):
+        run_experiment(OmegaConf.to_container(config, resolve=True))
+    cache = tmp_path / "results" / "cache"
+    assert not (cache / "bm25-index").exists() and not (cache / "retrieve").exists()  # no stage ran
+    assert not list((tmp_path / "results").rglob("run.trec"))
