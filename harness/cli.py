@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--json", action="store_true", help="print the mean metrics as JSON (full precision)")
     data = sub.add_parser("datasets", help="dataset commands")
     data_sub = data.add_subparsers(dest="datasets_command", required=True)
-    check = data_sub.add_parser("check", help="counts and problems of a dataset; exit 1 on errors")
+    check = data_sub.add_parser("check", help="counts and problems of a dataset; exit 1 on errors",
+                                usage="harness datasets check [OVERRIDES...]")
     check.add_argument("overrides", nargs="*", help="dataset overrides as for harness run, e.g. dataset=files "
                                                     "dataset.docs=docs.trec dataset.queries=topics.txt ...")
     plugins = sub.add_parser("plugins", help="plugin commands")
