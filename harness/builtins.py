@@ -16,7 +16,7 @@ BUILTIN_PLUGINS: dict[str, str] = {name: f"harness_plugins.{name}" for name in [
     "reranker.bi_encoder", "reranker.cross_encoder", "reranker.late_interaction",
     "peft.none", "peft.lora", "peft.adapter",
     "tracking.mlflow", "tracking.none",
-    "dataset.halueval_qa", "dataset.qa_jsonl",
+    "dataset.halueval_qa", "dataset.qa_jsonl", "dataset.files",
     "generator.hf",
     "noise.random", "noise.hard", "noise.counterfactual", "noise.retrieved",
 ]}
@@ -36,6 +36,7 @@ LEGACY_NAMES: dict[str, tuple[str, ...]] = {
     "bottleneck_adapter": ("peft.adapter",),
     "mlflow": ("tracking.mlflow",),
     "no_tracking": ("tracking.none",),
+    "dataset_files": ("dataset.files",),
     "hf_generator": ("generator.hf",),
     "noise": ("noise.random", "noise.hard", "noise.counterfactual", "noise.retrieved"),
 }

@@ -34,6 +34,19 @@ class DatasetConfig:
 
 
 @dataclass
+class FilesDatasetConfig(DatasetConfig):
+    """``dataset=files`` (conf/dataset/files.yaml, docs/datasets.md): a collection given as three files."""
+
+    docs: Optional[str] = option(None, "documents: TSV 'doc_id<TAB>text', JSONL or TREC SGML <DOC>")
+    queries: Optional[str] = option(None, "queries: TSV 'query_id<TAB>text', JSONL or TREC topics <top>")
+    qrels: Optional[str] = option(None, "relevance judgments, TREC qrels 'qid iter docid label'")
+    docs_format: str = option("auto", "detected from the first non-blank character, or given",
+                              choices=("auto", "tsv", "jsonl", "trec"))
+    queries_format: str = option("auto", "detected, or given", choices=("auto", "tsv", "jsonl", "trec"))
+    query_field: str = option("title", "the text of a TREC topic", choices=("title", "desc", "narr", "title+desc"))
+
+
+@dataclass
 class EvaluationConfig:
     metrics: list[str] = option(["ndcg@10", "mrr@10", "recall@100", "map"], "measures to report", min_items=1)
 
@@ -77,7 +90,12 @@ def check_run_config(config: Mapping[str, Any]) -> None:
 def register_schema() -> None:
     from hydra.core.config_store import ConfigStore
 
+    from omegaconf import OmegaConf
+
     ConfigStore.instance().store(name="harness_schema", node=RunConfig)
+    ConfigStore.instance().store(group="dataset", name="files_schema", node=FilesDatasetConfig)
+    if not OmegaConf.has_resolver("harness_path"):  # dataset=files: a file path made absolute, '' for null
+        OmegaConf.register_new_resolver("harness_path", lambda p: str(Path(p).expanduser().resolve()) if p else "")
 
 
 def conf_dir() -> Path:

@@ -18,10 +18,10 @@ from harness.data import datasets
 from harness.training import generator as generator_training
 from harness.runs import paths
 from harness.training import stage as train_stage
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DataError
 from harness.cache import StageCache, stable_hash
 from harness.components import Context
-from harness.evaluation import evaluate
+from harness.evaluation import evaluate, some_ids
 from harness.outputs import flatten, start_run_folder, write_run_folder
 from harness.plugin_manager import get_plugin_manager
 from harness.rag.stage import RagStage
@@ -189,6 +189,9 @@ def _execute(config, registry, context, retriever, reranker, where: tuple[str, P
     qrels = datasets.qrels(dataset, ds["id"])
     queries = datasets.queries(dataset, ds["id"], ds["query_limit"], only=set(qrels) if ds["judged_only"] else None)
     logger.info("%s: %d queries, %d judged", ds["id"], len(queries), len(qrels))
+    if not queries:  # else every stage would run for nothing and the evaluation fail at the end
+        raise DataError(f"dataset '{ds['id']}': no query to run: none of its {len(qrels)} judged queries "
+                        f"({some_ids(qrels)}) is among its queries (see: harness datasets check dataset=...)")
     run, key = stages.first_stage(retriever, dataset, queries)
     if reranker:
         run, key = stages.second_stage(reranker, dataset, queries, run, upstream=key)

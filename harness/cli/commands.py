@@ -36,7 +36,7 @@ def task(cfg) -> dict[str, float]:
         logger.error("%s", exc)
         print(f"harness: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(format_result(config["dataset"]["id"], result))
+    print(format_result(config["dataset"]["id"], result, config["dataset"]["binary_relevance_level"]))
     return result.metrics
 
 
@@ -48,10 +48,13 @@ def _record_job(hydra_cfg, config, result) -> None:
     record_job(Path(hydra_cfg.runtime.output_dir), roots, result)
 
 
-def format_result(dataset_id: str, result) -> str:
+def format_result(dataset_id: str, result, binary_relevance_level: int = 1) -> str:
+    from harness.data.relevance import convention
+
     lines = [f"{dataset_id}  {result.run_name}", f"  [{result.info['corpus_label']}]"]
     width = max([14, *(len(name) + 2 for name in result.metrics)])
     lines += [f"  {name:<{width}}{value:.4f}" for name, value in result.metrics.items()]
+    lines.append(f"  {convention(binary_relevance_level, dataset_id)}")
     lines.append(f"  results: {result.run_dir}")
     return "\n".join(lines)
 
@@ -101,6 +104,9 @@ def evaluate_file(args) -> int:
     print(f"{run_file} on {args.dataset} ({len(qrels)} judged queries, binary rel >= {level}){_settings(own, args)}")
     for name, value in result.mean.items():
         print(f"  {name:<14}{value:.4f}")
+    from harness.data.relevance import convention
+
+    print(f"  {convention(level, args.dataset)}")
     return 0
 
 

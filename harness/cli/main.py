@@ -7,6 +7,7 @@ import sys
 
 USAGE = """harness run [HYDRA OVERRIDES...]     run one experiment, or a sweep with -m
 harness evaluate RUN --dataset ID     evaluate any TREC run file against a dataset's qrels
+harness datasets check [OVERRIDES...] counts and problems of a dataset (dataset=files dataset.docs=...)
 harness plugins list [-v] [--trace]   installed plugins and the components they register
 harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
 harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests
@@ -19,6 +20,7 @@ EPILOG = """examples:
   harness run -m retriever.k1=0.6,0.9,1.2              # a sweep: one MLflow run per job
   harness run --cfg job                                # print the composed config
   harness evaluate results/default/bm25-*/run.trec --dataset msmarco-passage-mini/trec-dl-2019
+  harness datasets check dataset=files dataset.docs=docs.trec dataset.queries=topics.txt dataset.qrels=qrels.txt
   harness leaderboard --experiment bm25_k1 --baseline bm25 -o board.html"""
 
 
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,plugins,leaderboard,noise-curve,plot-sweep}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,datasets,plugins,leaderboard,noise-curve,plot-sweep}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -39,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="binary measures count rel >= this (default: 2 for TREC DL ids, else 1)")
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--json", action="store_true", help="print the mean metrics as JSON (full precision)")
+    data = sub.add_parser("datasets", help="dataset commands")
+    data_sub = data.add_subparsers(dest="datasets_command", required=True)
+    check = data_sub.add_parser("check", help="counts and problems of a dataset; exit 1 on errors",
+                                usage="harness datasets check [OVERRIDES...]")
+    check.add_argument("overrides", nargs="*", help="dataset overrides as for harness run, e.g. dataset=files "
+                                                    "dataset.docs=docs.trec dataset.queries=topics.txt ...")
     plugins = sub.add_parser("plugins", help="plugin commands")
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")
@@ -78,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.cli.commands import evaluate_file
 
             return evaluate_file(args)
+        if args.command == "datasets":
+            from harness.cli.datasets_command import check as check_dataset
+
+            return check_dataset(args.overrides)
         if args.command == "noise-curve":
             from harness.cli.commands import noise_curve
 

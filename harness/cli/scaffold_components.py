@@ -237,8 +237,9 @@ class {cls}(PeftMethod):
 
 DATASET = '''"""Registers the dataset ``{name}`` from files in ``<data root>/{name}/``.
 
-docs.tsv (doc_id, text), queries.tsv (query_id, text) and qrels.txt (TREC
-qrels); read lazily, with errors that name the missing file or bad line.
+The file layout and formats are described in the harness's docs/datasets.md
+("A dataset plugin"); files are read lazily, with errors that name the missing
+file or bad line.
 """
 
 from __future__ import annotations
@@ -246,7 +247,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NAME = "{name}"
-HINT = "Put docs.tsv, queries.tsv and qrels.txt in that folder."
+HINT = "Put docs.tsv, queries.tsv and qrels.txt in that folder (docs/datasets.md of the harness)."
 QRELS_DEFS = {{0: "not relevant", 1: "relevant", 2: "highly relevant"}}
 
 

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import re
 import sys
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def test_new_reranker_installs_passes_its_tests_and_runs_tracked(tmp_path):
     tests = sh([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], package, env)
     assert "6 passed" in tests
     listing = sh(harness("plugins", "list"), tmp_path, env)
-    assert "my_reranker      my-reranker 0.1.0\n    reranker:my_reranker\n" in listing
+    assert re.search(r"^my_reranker +my-reranker 0\.1\.0\n    reranker:my_reranker\n", listing, re.M), listing
     results = tmp_path / "results"
     sh(harness("run", "reranker=my_reranker", "retriever=run", "experiment_name=authoring",
                f"results_dir={results}", "show_progress=false"), tmp_path, env)

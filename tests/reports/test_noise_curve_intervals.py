@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from harness import noise_curve
+from harness.reports import noise_curve
 from harness.cli import main
 
 RATIOS = [0.0, 0.5, 1.0]
