@@ -13,12 +13,14 @@ new dependency (statsmodels).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 from harness.errors import ConfigError
 from harness.leaderboard.bootstrap import RESAMPLES, interval, wins_ties_losses
 
+logger = logging.getLogger(__name__)
 TESTS = ("student", "fisher")
 CORRECTIONS = ("holm", "bonferroni", "none")
 
@@ -98,6 +100,9 @@ def compare_to_baseline(per_query: dict[str, dict[str, float]], baseline: str, t
     out: dict[str, Comparison] = {}
     for name, scores in per_query.items():
         if name == baseline:
+            continue
+        if not set(base) & set(scores):
+            logger.warning("leaderboard: '%s' shares no query with the baseline '%s': not compared", name, baseline)
             continue
         control, treatment = paired_arrays(base, scores)
         out[name] = Comparison(delta=float(treatment.mean() - control.mean()),
