@@ -161,8 +161,11 @@ def default_plot(a: Side, b: Side, metric: str) -> Path:
 
 
 def run(args) -> int:
+    import os
+
     from harness.leaderboard.compare_report import report
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per artifact is noise here
     if args.top < 1 or args.resamples < 1 or args.permutations < 1:
         raise ConfigError("compare: --top, --resamples and --permutations must be at least 1")
     a, b = sides(args)
