@@ -113,6 +113,18 @@ def test_baseline_picks_the_stage_most_build_on_and_falls_back_to_the_best():
     assert (named.baseline, named.baseline_reason) == ("mid", "named by --baseline")
 
 
+def test_a_named_baseline_applies_where_it_exists_and_is_an_error_nowhere():
+    from harness.errors import ConfigError
+
+    entries = [entry("bm25", [0.2, 0.3], "dl19"), entry("mine", [0.5, 0.4], "dl19"),
+               entry("bm25", [0.1, 0.2], "dl20"), entry("other", [0.6, 0.7], "dl20")]
+    boards = build_leaderboards(entries, "ndcg@10", baseline="mine", tests=["student"])
+    assert [(b.baseline, b.baseline_reason) for b in boards] == [
+        ("mine", "named by --baseline"), ("other", "the best entry (no first stage that the others build on)")]
+    with pytest.raises(ConfigError, match="baseline 'nobody' matches 0 entries"):
+        build_leaderboards(entries, "ndcg@10", baseline="nobody", tests=["student"])
+
+
 PARAMS = {"retriever.name": "bm25", "retriever.k1": "0.9", "retriever.b": "0.4", "reranker": "None",
           "generator": "None", "run_name": "None", "peft.name": "none", "train": "None", "adapter": "None"}
 OFFICIAL = {**PARAMS, "retriever.name": "run", "retriever.path": "None", "retriever.top_k": "None"}
@@ -126,7 +138,8 @@ def test_readable_names_from_the_config():
     lora = {**OFFICIAL, "reranker.name": "cross_encoder", "peft.name": "lora", "peft.r": "8",
             "train.dataset": DL19}
     assert system_name(lora, DL19) == "bm25 (official run) + cross_encoder [lora r=8]"
-    assert system_name({**lora, "train.dataset": "None", "train": "None"}, DL19) == "bm25 (official run) + cross_encoder"
+    untrained = {**lora, "train.dataset": "None", "train": "None"}
+    assert system_name(untrained, DL19) == "bm25 (official run) + cross_encoder"
     assert system_name({**PARAMS, "reranker.name": "bi_encoder"}, DL19) == "bm25 + bi_encoder"
     assert system_name({**PARAMS, "retriever.name": "dense"}, DL19) == "dense"
     assert system_name({**PARAMS, "run_name": "my-run"}, DL19) == "my-run"  # a name given explicitly stays

@@ -97,20 +97,24 @@ def by_dataset(entries: list[Entry]) -> dict[str, list[Entry]]:
     return dict(sorted(groups.items()))
 
 
-def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str] = None, **options) -> list[Leaderboard]:
+def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str] = None,
+                       **options) -> list[Leaderboard]:
     """One board per dataset, each with its own ranking, baseline and tests.
 
-    ``--baseline NAME`` applies on the datasets that have such an entry; the others use the default rule.
+    ``--baseline NAME`` applies on the datasets that have such an entry (the others use the default
+    rule); a name that no dataset has is an error.
     """
     if not entries:
         raise ConfigError("leaderboard: no entries (no FINISHED runs matched, and no run files given)")
+    groups = by_dataset(entries)
+    having = {d for d, group in groups.items() if baseline and any(baseline in e.name for e in group)}
     boards = []
-    for dataset, group in by_dataset(entries).items():
-        wanted = baseline if baseline and (len(entries) == len(group) or any(baseline in e.name for e in group)) \
-            else None
+    for dataset, group in groups.items():
+        wanted = baseline if dataset in having or (baseline and not having) else None  # none: the error, named
         board = build_leaderboard(group, metric, wanted, **options)
         board.dataset = dataset
         boards.append(board)
     if len(boards) > 1:
-        logger.info("leaderboard: %d datasets, one section each (%s)", len(boards), ", ".join(b.dataset for b in boards))
+        logger.info("leaderboard: %d datasets, one section each (%s)", len(boards),
+                    ", ".join(b.dataset for b in boards))
     return boards

@@ -62,9 +62,11 @@ def _tracked(client, spec: str, uri: str, metric: str, folder: Path) -> Side:
 
     run = _find_run(client, spec, uri)
     try:
-        per_query = json.loads(Path(client.download_artifacts(run.info.run_id, "per_query.json", str(folder))).read_text())
-    except Exception as exc:
-        raise DataError(f"compare: run {run.info.run_id} has no per_query.json artifact ({type(exc).__name__})") from None
+        path = client.download_artifacts(run.info.run_id, "per_query.json", str(folder))
+    except Exception as exc:  # MLflow raises many kinds for a missing artifact
+        raise DataError(f"compare: run {run.info.run_id} has no per_query.json artifact ({type(exc).__name__})") \
+            from None
+    per_query = json.loads(Path(path).read_text())
     if metric not in per_query:
         raise ConfigError(f"compare: run {run.info.run_id} has no per-query '{metric}'; it has "
                           f"{', '.join(sorted(per_query)) or 'none'}")

@@ -33,10 +33,11 @@ def summary(pair: Paired, args) -> str:
     control, treatment = np.array(pair.a), np.array(pair.b)
     wins, ties, losses = wins_ties_losses(pair.a, pair.b)
     low, high = interval(treatment - control, args.resamples, args.seed)
-    p = {t: format_p(p_value(t, control, treatment, args.permutations, args.seed), resolution(t, args.permutations))
-         for t in TESTS}
+    p = {t: format_p(p_value(t, control, treatment, args.permutations, args.seed),
+                     resolution(t, args.permutations)) for t in TESTS}
+    mean = float((treatment - control).mean())
     return (f"W/T/L (B vs A): {wins}/{ties}/{losses}\n"
-            f"mean Δ {args.metric} (B - A): {float((treatment - control).mean()):+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
+            f"mean Δ {args.metric} (B - A): {mean:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
             f"(paired bootstrap, {args.resamples:,} resamples)\n"
             f"p (student) {p['student']}, p (fisher) {p['fisher']} (paired, {args.permutations:,} permutations)")
 
