@@ -11,6 +11,7 @@ harness datasets check [OVERRIDES...] counts and problems of a dataset (dataset=
 harness plugins list [-v] [--trace]   installed plugins and the components they register
 harness plugins new NAME --kind KIND  scaffold a plugin package (see docs/plugins.md)
 harness leaderboard [OPTIONS]         rank MLflow runs and run files, with significance tests
+harness compare A B [OPTIONS]         two runs (MLflow ids or run files) query by query
 harness noise-curve FOLDER            RAG rates vs noise ratio of a sweep: curves.json + plot
 harness plot-sweep --experiment E --x PARAM [--series P]   a metric vs a swept parameter (MLflow)"""
 
@@ -31,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,evaluate,datasets,plugins,leaderboard,noise-curve,plot-sweep}")
+    sub = parser.add_subparsers(dest="command",
+                                metavar="{run,evaluate,datasets,plugins,leaderboard,compare,noise-curve,plot-sweep}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
@@ -70,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     from harness.reports.leaderboard.command import add_parser as add_leaderboard
 
     add_leaderboard(sub)
+    from harness.reports.leaderboard.compare import add_parser as add_compare
+
+    add_compare(sub)
     curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
     curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
     curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
@@ -102,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             from harness.reports.leaderboard.command import run as leaderboard
 
             return leaderboard(args)
+        if args.command == "compare":
+            from harness.reports.leaderboard.compare import run as compare
+
+            return compare(args)
         from harness.cli.commands import list_plugins, new_plugin
 
         if args.plugins_command == "new":

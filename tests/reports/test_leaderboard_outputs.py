@@ -25,11 +25,12 @@ def board(names, metric_values=(0.6, 0.4), baseline=None):
 
 def test_markdown_shows_names_as_text():
     text = write(board([HOSTILE, "plain"]), "markdown")
-    row = next(line for line in text.splitlines() if "script" in line)
+    row = next(line for line in text.splitlines() if "script" in line and line.startswith("|"))
     assert ("&lt;script&gt;alert(1)&lt;/script&gt; \\| \\`x\\` \\*y\\* \\[a\\](b) \\$m\\$ a\\_b line2"
             in row)
-    assert "<script>" not in text and len(text.splitlines()) == 2 + 2 + 2  # header, rule, 2 rows, blank, legend
-    assert row.count(" | ") == text.splitlines()[0].count(" | ")  # the escaped '|' splits no cell
+    assert "<script>" not in text and len(text.splitlines()) == 2 + 2 + 2 + 2
+    # baseline line, blank, header, rule, 2 rows, blank, legend
+    assert row.count(" | ") == text.splitlines()[2].count(" | ")  # the escaped '|' splits no cell
 
 
 @pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd"])
@@ -53,9 +54,10 @@ def test_latex_escapes_every_special_character():
 
 
 def test_latex_legend_cannot_leave_its_comment():
-    text = write(board(["plain", "x\n\\input{/etc/passwd}"]), "latex")  # the baseline: named in the legend
-    [legend] = [line for line in text.splitlines() if "\\input{" in line]
+    text = write(board(["plain", "x\n\\input{/etc/passwd}"], baseline="input"), "latex")  # named in the legend
+    baseline_line, legend = [line for line in text.splitlines() if "\\input{" in line]
     assert legend.startswith("% ") and "'x \\input{/etc/passwd}'" in legend
+    assert baseline_line.startswith("% baseline: x \\input{/etc/passwd}, named by --baseline")
 
 
 def test_terminal_table_shows_control_characters_as_escapes():

@@ -75,3 +75,38 @@ def test_table_sorts_and_plots_render(browser, tmp_path):
     assert {img.get_attribute("alt") for img in images} >= {"ndcg@10 vs latency", "ndcg@10 vs trainable parameters"}
     # Each figure decoded into a real bitmap.
     assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 100 for img in images)
+    for name in ("95% CI", "judged@10", "W/T/L", "Δ 95% CI"):
+        assert name in names
+    wtl = names.index("W/T/L")
+    assert all(cell == "" or cell.count("/") == 2 for cell in column(browser, wtl))
+
+
+def test_two_datasets_render_as_two_sorted_sections(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from harness.reports.leaderboard.board import build_leaderboards
+
+    rng = random.Random(4)
+    entries = []
+    for dataset in ("dl19", "dl20"):
+        qrels = {f"{dataset}-q{i}": {f"d{j}": rng.choice([0, 1, 2]) for j in range(20)} for i in range(30)}
+        for name, skill in (("bm25", 0.0), ("rerank", 3.0)):
+            run = {q: {d: rng.random() + skill * rel for d, rel in rels.items()} for q, rels in qrels.items()}
+            result = evaluate(qrels, run, ["ndcg@10"], 1)
+            entries.append(Entry(name, "test", dataset, result.mean, result.per_query,
+                                 stage="S" if name == "bm25" else None, upstream="S" if name != "bm25" else None))
+    path = tmp_path / "two.html"
+    path.write_text(page(build_leaderboards(entries, "ndcg@10")), encoding="utf-8")
+    browser.get(path.as_uri())
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.board")
+    assert [s.find_element(By.TAG_NAME, "h2").text for s in sections] == ["dl19", "dl20"]
+    for section in sections:
+        assert section.find_element(By.CSS_SELECTOR, "p.baseline").text == \
+            "baseline: bm25, the first stage the others build on"
+        cells = [td.text for td in section.find_elements(By.CSS_SELECTOR, "tbody tr td")]
+        assert "< 0.001" in cells  # the reranker's p-values, below the tests' resolution
+    # Sorting one section's table leaves the other's alone.
+    second = sections[1].find_elements(By.CSS_SELECTOR, "th")
+    before = [r.text for r in sections[0].find_elements(By.CSS_SELECTOR, "tbody tr")]
+    second[[h.text for h in second].index("system")].click()
+    assert [r.text for r in sections[0].find_elements(By.CSS_SELECTOR, "tbody tr")] == before

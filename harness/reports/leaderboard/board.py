@@ -1,4 +1,4 @@
-"""Rank entries by one metric and compare each with a baseline."""
+"""Rank entries by one metric and compare each with a baseline; one board per dataset."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from harness.errors import ConfigError
+from harness.reports.leaderboard.baseline import pick_baseline
+from harness.reports.leaderboard.bootstrap import RESAMPLES, interval
 from harness.reports.leaderboard.entries import Entry, unique_names
-from harness.reports.leaderboard.significance import TESTS, Comparison, compare_to_baseline
+from harness.reports.leaderboard.significance import TESTS, Comparison, compare_to_baseline, format_p, resolution
 from harness.ranking import ranked as ranked_by_score
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,21 @@ class Leaderboard:
     tests: tuple[str, ...] = TESTS
     correction: str = "holm"
     alpha: float = 0.05
+    dataset: str = ""
+    baseline_reason: str = ""
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95% CI of each entry's metric
+    n_permutations: int = 1000
+    resamples: int = RESAMPLES
+
+    def judged(self, entry: Entry) -> Optional[float]:
+        """Mean judged@10 over the queries, or None where the entry's documents are not known."""
+        return sum(entry.judged.values()) / len(entry.judged) if entry.judged else None
+
+    def p_text(self, test: str, p: float) -> str:
+        return format_p(p, resolution(test, self.n_permutations))
+
+    def baseline_line(self) -> str:
+        return f"baseline: {self.baseline}, {self.baseline_reason}" if self.baseline else "baseline: none (one entry)"
 
     def markers(self, name: str) -> str:
         """'†' (t-test) and '‡' (Fisher) where the difference with the baseline is significant."""
@@ -38,7 +55,9 @@ class Leaderboard:
                           for t in self.tests)
         return (f"{tests}: p <= {self.alpha} against the baseline '{self.baseline}' on {self.metric} "
                 f"({self.correction} correction over {len(self.comparisons)} comparisons); "
-                "d = paired effect size (Cohen's d_z)")
+                f"95% CI = paired bootstrap over queries ({self.resamples:,} resamples); "
+                "W/T/L = queries won/tied/lost against the baseline; d = paired effect size (Cohen's d_z); "
+                "judged@10 = share of the top-10 documents that have a judgment")
 
 
 def shared_metrics(entries: list[Entry], metric: str) -> list[str]:
@@ -50,34 +69,52 @@ def shared_metrics(entries: list[Entry], metric: str) -> list[str]:
     return [metric] + sorted(common - {metric})
 
 
-def pick_baseline(entries: list[Entry], wanted: Optional[str]) -> str:
-    """The entry named ``wanted`` (exactly, or the only one containing it); default: the last ranked."""
-    if not wanted:
-        return entries[-1].name
-    exact = [e.name for e in entries if e.name == wanted]
-    partial = [e.name for e in entries if wanted in e.name]
-    if exact or len(partial) == 1:
-        return (exact or partial)[0]
-    raise ConfigError(f"leaderboard: baseline '{wanted}' matches {len(partial)} entries "
-                      f"({', '.join(partial[:5]) or 'none of ' + ', '.join(e.name for e in entries[:10])})")
-
-
 def build_leaderboard(entries: list[Entry], metric: str, baseline: Optional[str] = None, tests=TESTS,
                       correction: str = "holm", alpha: float = 0.05, n_permutations: int = 1000,
-                      seed: int = 42) -> Leaderboard:
+                      seed: int = 42, resamples: int = RESAMPLES) -> Leaderboard:
+    """One board over entries of one dataset."""
     if not entries:
         raise ConfigError("leaderboard: no entries (no FINISHED runs matched, and no run files given)")
-    datasets = {e.dataset for e in entries if e.dataset}
-    if len(datasets) > 1:
-        logger.warning("leaderboard: entries come from %d datasets (%s); filter with --dataset",
-                       len(datasets), ", ".join(sorted(datasets)))
     metrics = shared_metrics(unique_names(entries), metric)
     by_name = {e.name: e for e in entries}
     # The one ranking rule of run files and evaluation: ties in the mean by descending name.
     ranked = [by_name[name] for name, _ in ranked_by_score({e.name: e.mean[metric] for e in entries})]
-    board = Leaderboard(metric, metrics, ranked, tests=tuple(tests), correction=correction, alpha=alpha)
+    board = Leaderboard(metric, metrics, ranked, tests=tuple(tests), correction=correction, alpha=alpha,
+                        dataset=entries[0].dataset, n_permutations=n_permutations, resamples=resamples)
+    board.intervals = {e.name: interval([e.per_query[metric][q] for q in sorted(e.per_query[metric])], resamples,
+                                        seed) for e in ranked if e.per_query[metric]}
     if len(ranked) > 1:
-        board.baseline = pick_baseline(ranked, baseline)
+        board.baseline, board.baseline_reason = pick_baseline(ranked, baseline)
         board.comparisons = compare_to_baseline({e.name: e.per_query[metric] for e in ranked}, board.baseline,
-                                                tests, correction, alpha, n_permutations, seed)
+                                                tests, correction, alpha, n_permutations, seed, resamples)
     return board
+
+
+def by_dataset(entries: list[Entry]) -> dict[str, list[Entry]]:
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.dataset or "(no dataset tag)", []).append(entry)
+    return dict(sorted(groups.items()))
+
+
+def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str] = None,
+                       **options) -> list[Leaderboard]:
+    """One board per dataset, each with its own ranking, baseline and tests.
+
+    ``--baseline NAME`` applies on the datasets that have such an entry (the others use the default
+    rule); a name that no dataset has is an error.
+    """
+    if not entries:
+        raise ConfigError("leaderboard: no entries (no FINISHED runs matched, and no run files given)")
+    groups = by_dataset(entries)
+    having = {d for d, group in groups.items() if baseline and any(baseline in e.name for e in group)}
+    boards = []
+    for dataset, group in groups.items():
+        wanted = baseline if dataset in having or (baseline and not having) else None  # none: the error, named
+        board = build_leaderboard(group, metric, wanted, **options)
+        board.dataset = dataset
+        boards.append(board)
+    if len(boards) > 1:
+        logger.info("leaderboard: %d datasets, one section each (%s)", len(boards),
+                    ", ".join(b.dataset for b in boards))
+    return boards

@@ -22,11 +22,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     lb.add_argument("--run-file", action="append", default=[], metavar="PATH[=NAME]",
                     help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)")
     lb.add_argument("--metric", default="ndcg@10", help="rank by this metric (default ndcg@10)")
-    lb.add_argument("--baseline", default=None, help="entry to test against (default: the last ranked)")
+    lb.add_argument("--baseline", default=None,
+                    help="entry to test against (default: the first stage the others build on, else the best)")
     lb.add_argument("--test", nargs="+", default=["student", "fisher"], choices=["student", "fisher"])
     lb.add_argument("--correction", default="holm", choices=["holm", "bonferroni", "none"])
     lb.add_argument("--alpha", type=float, default=0.05, help="significance level after correction")
     lb.add_argument("--permutations", type=int, default=1000, help="Fisher randomization permutations")
+    lb.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the 95%% CI")
     lb.add_argument("--binary-relevance-level", type=int, default=None,
                     help="for run files: binary measures count rel >= this (default 2 for TREC DL ids, else 1)")
     lb.add_argument("--data-root", default=None)
@@ -43,6 +45,28 @@ def _tags(pairs: list[str]) -> dict[str, str]:
     return dict(p.split("=", 1) for p in pairs)
 
 
+def add_judged(entries: list, data_root) -> None:
+    """judged@10 of tracked entries, from their top-10 documents and their dataset's qrels (loaded once each)."""
+    import logging
+
+    from harness.data import datasets
+    from harness.errors import HarnessError
+    from harness.reports.leaderboard.bootstrap import judged_share
+    from harness.plugin_manager import get_plugin_manager
+
+    wanted = sorted({e.dataset for e in entries if e.top and not e.judged and e.dataset})
+    for dataset_id in wanted:
+        try:
+            dataset = datasets.load(dataset_id, get_plugin_manager(), datasets.resolve_data_root(data_root))
+            qrels = datasets.qrels(dataset, dataset_id)
+        except HarnessError as exc:
+            logging.getLogger(__name__).warning("leaderboard: judged@10 left blank on %s: %s", dataset_id, exc)
+            continue
+        for entry in entries:
+            if entry.dataset == dataset_id and entry.top:
+                entry.judged = judged_share(entry.top, qrels)
+
+
 def collect(args) -> list:
     from harness.reports.leaderboard.mlflow_source import from_mlflow
     from harness.reports.leaderboard.run_files import binary_level, from_run_files
@@ -51,6 +75,7 @@ def collect(args) -> list:
     entries = []
     if args.tracking_uri or args.experiment or not args.run_file:
         entries += from_mlflow(uri, args.experiment, args.dataset, _tags(args.tag))
+        add_judged(entries, args.data_root)
     if args.run_file:
         if not args.dataset:
             raise ConfigError("leaderboard: --run-file needs --dataset (the qrels to score it on)")
@@ -67,18 +92,26 @@ def run(args) -> int:
     import os
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run is noise here
-    from harness.reports.leaderboard import build_leaderboard
+    from harness.reports.leaderboard.board import build_leaderboards
     from harness.reports.leaderboard.html import page
-    from harness.reports.leaderboard.render import write
+    from harness.reports.leaderboard.plots import notes
+    from harness.reports.leaderboard.render import write_all
 
-    board = build_leaderboard(collect(args), args.metric, args.baseline, args.test, args.correction,
-                              args.alpha, args.permutations)
-    print(write(board, args.format))
+    if args.resamples < 1 or args.permutations < 1:
+        raise ConfigError("leaderboard: --resamples and --permutations must be at least 1")
+    boards = build_leaderboards(collect(args), args.metric, args.baseline, tests=args.test,
+                                correction=args.correction, alpha=args.alpha, n_permutations=args.permutations,
+                                resamples=args.resamples)
+    print(write_all(boards, args.format))
     for target in map(Path, args.output):
         fmt = SUFFIXES.get(target.suffix.lower())
         if fmt is None:
             raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page(board) if fmt == "html" else write(board, fmt), encoding="utf-8")
+        target.write_text(page(boards) if fmt == "html" else write_all(boards, fmt), encoding="utf-8")
         print(f"wrote {target}")
+        if fmt == "html":
+            for board in boards:
+                for note in notes(board):
+                    print(f"  {board.dataset}: {note}" if len(boards) > 1 else f"  {note}")
     return 0

@@ -24,6 +24,11 @@ class Entry:
     tags: dict[str, str] = field(default_factory=dict)
     relevance_level: Optional[int] = None  # the binary relevance level it was evaluated at
     params: dict[str, str] = field(default_factory=dict)  # the run's flattened config
+    run_id: str = ""  # the MLflow run id, for tracked runs
+    stage: Optional[str] = None  # the first stage this entry is (see names.first_stage_key), if it is one
+    upstream: Optional[str] = None  # the first stage this entry builds on (reranks, generates from)
+    top: dict[str, list[str]] = field(default_factory=dict)  # query -> its top-10 document ids
+    judged: dict[str, float] = field(default_factory=dict)  # query -> judged@10 (empty: not known)
 
     def noise_curves(self) -> dict[str, list[tuple[float, float]]]:
         """measure -> [(rho, value), ...] sorted by rho, from metrics named like noise points."""
@@ -36,7 +41,12 @@ class Entry:
 
 
 def unique_names(entries: list[Entry]) -> list[Entry]:
-    """Suffix the source to names that occur more than once, then a number, so every row is addressable."""
+    """Names that occur more than once get the params that tell them apart, then their source, then a
+    number, so every row is addressable."""
+    for name in sorted({e.name for e in entries}):
+        group = [e for e in entries if e.name == name]
+        if len(group) > 1:
+            label_differences(group)
     for suffix in (lambda entry, n: f" [{entry.source}]", lambda entry, n: f" #{n}"):
         counts: dict[str, int] = {}
         for entry in entries:
@@ -51,11 +61,11 @@ def unique_names(entries: list[Entry]) -> list[Entry]:
 
 # Params that say where or how a run was recorded, not what it is.
 NOT_DISTINGUISHING = ("results_dir", "cache_dir", "run_name", "experiment_name", "show_progress", "use_cache",
-                      "resume", "tracking.", "data_root", "device")
+                      "resume", "tracking.", "data_root", "device", "plugins.")
 
 
 def label_differences(entries: list[Entry], most: int = 3) -> list[Entry]:
-    """Append the params that differ between entries (``bm25-06fb4849 [retriever.k1=1.2]``): a sweep's names say
+    """Append the params that differ between entries (``bm25 [retriever.k1=1.2]``): a sweep's names say
     what was swept."""
     keys = sorted({k for e in entries for k in e.params if not k.startswith(NOT_DISTINGUISHING)})
     varying = [k for k in keys if len({e.params.get(k) for e in entries}) > 1][:most]

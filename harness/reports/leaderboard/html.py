@@ -6,7 +6,7 @@ import base64
 import html
 
 from harness.reports.leaderboard.board import Leaderboard
-from harness.reports.leaderboard.plots import all_plots
+from harness.reports.leaderboard.plots import all_plots, notes
 from harness.reports.leaderboard.render import header, rows
 
 # Click a header to sort by it (numbers as numbers, blanks last); again to reverse.
@@ -37,8 +37,14 @@ def _cell(text, value) -> str:
 
 
 def _sort_value(text) -> str:
-    """What a cell sorts by: its number without markers or separators, else its text."""
-    raw = str(text).rstrip("†‡").replace(",", "")
+    """What a cell sorts by: its number without markers or separators, else its text. An interval sorts
+    by its lower bound, W/T/L by its wins, '< 0.001' as 0."""
+    raw = str(text).rstrip("†‡")
+    if raw.startswith("< "):
+        raw = "0"
+    elif raw.startswith("[") or "/" in raw:
+        raw = raw.lstrip("[").split(",")[0].split("/")[0]
+    raw = raw.replace(",", "")
     try:
         return repr(float(raw))
     except ValueError:
@@ -51,11 +57,22 @@ def table(board: Leaderboard) -> str:
     return f'<table class="leaderboard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def page(board: Leaderboard, title: str = "Leaderboard") -> str:
+def section(board: Leaderboard) -> str:
     figures = "".join(
         f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         f"<figcaption>{html.escape(name)}</figcaption></figure>" for name, png in all_plots(board).items())
+    left_out = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in notes(board))
+    return (f"<section class='board' data-dataset='{html.escape(board.dataset, quote=True)}'>"
+            f"<h2>{html.escape(board.dataset or 'leaderboard')}</h2>"
+            f"<p class='baseline'>{html.escape(board.baseline_line())}</p>{table(board)}"
+            f"<p class='legend'>{html.escape(board.legend())}</p>{left_out}"
+            f"<section class='plots'>{figures}</section></section>")
+
+
+def page(board: Leaderboard | list[Leaderboard], title: str = "Leaderboard") -> str:
+    """A board, or several (one per dataset) as sections of one page."""
+    boards = board if isinstance(board, list) else [board]
+    body = "".join(section(one) for one in boards)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{table(board)}"
-            f"<p class='legend'>{html.escape(board.legend())}</p><section class='plots'>{figures}</section>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
             f"<script>{SORT_SCRIPT}</script></body></html>")

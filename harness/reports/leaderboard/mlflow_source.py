@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
 from harness.errors import ConfigError
-from harness.reports.leaderboard.entries import Entry, label_differences
+from harness.reports.leaderboard.bootstrap import top_documents
+from harness.reports.leaderboard.entries import Entry
+from harness.reports.leaderboard.names import builds_on_stage, first_stage_key, system_name
 
 logger = logging.getLogger(__name__)
 LATENCY_WORDS = ("latency",)
@@ -38,6 +40,18 @@ def _level(value: Optional[str]) -> Optional[int]:
     return int(value) if value and value.isdigit() else None
 
 
+def _top(client, run, folder: Path) -> dict[str, list[str]]:
+    """The run's top-10 documents per query from its run.trec artifact ({} without one: judged@10 unknown)."""
+    from harness.data.trec_io import read_run
+
+    try:
+        return top_documents(read_run(Path(client.download_artifacts(run.info.run_id, "run.trec", str(folder)))))
+    except Exception as exc:  # no run.trec (an older run, a RAG-only run): judged@10 is left blank
+        logger.info("leaderboard: run %s has no readable run.trec (%s); judged@10 left blank", run.info.run_id,
+                    type(exc).__name__)
+        return {}
+
+
 def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     try:
         path = client.download_artifacts(run.info.run_id, "per_query.json", str(folder))
@@ -53,10 +67,15 @@ def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
         latency = (run.info.end_time - run.info.start_time) / 1000.0
     trainable = _first(metrics, PARAM_WORDS)
     trainable = trainable if trainable is not None else _first(params, PARAM_WORDS)
-    return Entry(name=run.info.run_name or run.info.run_id[:8], source=f"mlflow:{experiment}",
-                 dataset=run.data.tags.get("harness.dataset", ""), mean=mean, per_query=per_query,
-                 latency=latency, trainable_params=trainable, extra=dict(metrics), tags=dict(run.data.tags),
-                 relevance_level=_level(params.get("dataset.binary_relevance_level")), params=dict(params))
+    dataset = run.data.tags.get("harness.dataset", "")
+    stage = first_stage_key(params, dataset)
+    upstream = builds_on_stage(params)
+    return Entry(name=system_name(params, dataset, run.info.run_name or run.info.run_id[:8]),
+                 source=f"mlflow:{experiment}/{run.info.run_id[:8]}", dataset=dataset, mean=mean,
+                 per_query=per_query, latency=latency, trainable_params=trainable, extra=dict(metrics),
+                 tags=dict(run.data.tags), relevance_level=_level(params.get("dataset.binary_relevance_level")),
+                 params=dict(params), run_id=run.info.run_id, stage=None if upstream else stage,
+                 upstream=stage if upstream else None, top=_top(client, run, folder))
 
 
 def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Optional[str] = None,
@@ -84,4 +103,4 @@ def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Opt
             if entry:
                 entries.append(entry)
     logger.info("leaderboard: %d entries from %d runs at %s", len(entries), len(runs), tracking_uri)
-    return label_differences(entries)
+    return entries

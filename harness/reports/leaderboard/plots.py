@@ -1,8 +1,9 @@
 """The leaderboard's figures (matplotlib, Agg), as PNG bytes.
 
-Effectiveness against latency and against trainable parameters where the
-entries have them, noise curves where entries logged '<measure>@rho=<ratio>'
-metrics, and always the ranking itself as bars, so every page has a figure.
+Effectiveness against latency and against trainable parameters where at
+least two entries have them (one point shows no trade-off: the page says so
+instead), noise curves where entries logged '<measure>@rho=<ratio>' metrics,
+and always the ranking itself as bars, so every page has a figure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ import io
 
 from harness.reports.leaderboard.board import Leaderboard
 from harness.reports.leaderboard.escape import plot_label
+
+
+MIN_POINTS = 2  # a scatter with fewer points carries no information
+SCATTERS = {"latency": ("latency", "latency (s per run, or logged latency)"),
+            "trainable_params": ("trainable parameters", "trainable parameters")}
 
 
 def _png(fig) -> bytes:
@@ -46,7 +52,7 @@ def ranking(board: Leaderboard) -> bytes:
 def scatter(board: Leaderboard, attribute: str, label: str, log: bool) -> bytes | None:
     points = [(getattr(e, attribute), e.mean[board.metric], e.name) for e in board.entries
               if getattr(e, attribute) is not None]
-    if not points:
+    if len(points) < MIN_POINTS:
         return None
     fig, ax = _figure()
     ax.scatter([p[0] for p in points], [p[1] for p in points], color="#dd8452")
@@ -74,9 +80,18 @@ def noise_curves(board: Leaderboard) -> bytes | None:
 
 def all_plots(board: Leaderboard) -> dict[str, bytes]:
     """Title -> PNG, for the figures the entries have data for."""
-    found = {f"{board.metric} by system": ranking(board),
-             f"{board.metric} vs latency": scatter(board, "latency", "latency (s per run, or logged latency)", True),
-             f"{board.metric} vs trainable parameters": scatter(board, "trainable_params", "trainable parameters",
-                                                                True),
-             "noise curves": noise_curves(board)}
+    found = {f"{board.metric} by system": ranking(board)}
+    for attribute, (what, label) in SCATTERS.items():
+        found[f"{board.metric} vs {what}"] = scatter(board, attribute, label, True)
+    found["noise curves"] = noise_curves(board)
     return {title: png for title, png in found.items() if png}
+
+
+def notes(board: Leaderboard) -> list[str]:
+    """Why a figure is left out, where some entry had data for it."""
+    out = []
+    for attribute, (what, _) in SCATTERS.items():
+        have = sum(getattr(e, attribute) is not None for e in board.entries)
+        if 0 < have < MIN_POINTS:
+            out.append(f"no {board.metric} vs {what} plot: only {have} entry has a {what} figure")
+    return out

@@ -1,4 +1,4 @@
-"""A leaderboard as rows, then as a terminal table, Markdown, CSV or LaTeX."""
+"""A leaderboard as rows, then as a terminal table, Markdown, CSV or LaTeX; several boards as sections."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ def _number(value: Optional[float], digits: int = 4) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 and float(value).is_integer() else f"{value:.{digits}f}"
 
 
+def _interval(bounds: Optional[tuple[float, float]]) -> str:
+    return "" if bounds is None else f"[{bounds[0]:.4f}, {bounds[1]:.4f}]"
+
+
 def header(board: Leaderboard) -> list[str]:
-    cols = ["rank", "system", *board.metrics, f"Δ {board.metric}", "d"]
+    cols = ["rank", "system", board.metric, "95% CI", *board.metrics[1:], "judged@10",
+            f"Δ {board.metric}", "Δ 95% CI", "W/T/L", "d"]
     cols += [f"p ({t})" for t in board.tests] + ["latency s", "trainable params", "source"]
     return cols
 
@@ -28,10 +33,12 @@ def rows(board: Leaderboard, marked: bool = True) -> list[list[Any]]:
     for rank, entry in enumerate(board.entries, start=1):
         found = board.comparisons.get(entry.name)
         score = _number(entry.mean[board.metric]) + (board.markers(entry.name) if marked else "")
-        row = [rank, entry.name + (" (baseline)" if entry.name == board.baseline else ""), score]
-        row += [_number(entry.mean[m]) for m in board.metrics[1:]]
-        row += [_number(found.delta) if found else "", _number(found.effect_size, 2) if found else ""]
-        row += [_number(found.p_corrected[t]) if found else "" for t in board.tests]
+        row = [rank, entry.name + (" (baseline)" if entry.name == board.baseline else ""), score,
+               _interval(board.intervals.get(entry.name))]
+        row += [_number(entry.mean[m]) for m in board.metrics[1:]] + [_number(board.judged(entry))]
+        row += [_number(found.delta), _interval(found.interval), "/".join(map(str, found.wtl)),
+                _number(found.effect_size, 2)] if found else ["", "", "", ""]
+        row += [board.p_text(t, found.p_corrected[t]) if found else "" for t in board.tests]
         row += [_number(entry.latency, 3), _number(entry.trainable_params, 0), entry.source]
         out.append(row)
     return out
@@ -48,22 +55,46 @@ def _table(board: Leaderboard, cell, tablefmt: str) -> str:
 
 
 def terminal(board: Leaderboard) -> str:
-    return _table(board, escape.one_line, "simple") + "\n" + escape.one_line(board.legend())
+    return "\n".join([escape.one_line(board.baseline_line()), _table(board, escape.one_line, "simple"),
+                      escape.one_line(board.legend())])
 
 
 def markdown(board: Leaderboard) -> str:
-    return _table(board, escape.markdown, "github") + "\n\n" + escape.markdown(board.legend()) + "\n"
+    return (escape.markdown(board.baseline_line()) + "\n\n" + _table(board, escape.markdown, "github") + "\n\n"
+            + escape.markdown(board.legend()) + "\n")
 
 
-def to_csv(board: Leaderboard) -> str:
-    """Unmarked numbers plus one 'significant (test)' column per test, for spreadsheets."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([escape.csv_cell(c) for c in header(board) + [f"significant ({t})" for t in board.tests]])
+CSV_EXTRA = ["95% CI low", "95% CI high", "Δ 95% CI low", "Δ 95% CI high", "dataset", "baseline rule"]
+
+
+def _csv_header(board: Leaderboard) -> list[str]:
+    return header(board) + [f"significant ({t})" for t in board.tests] + CSV_EXTRA
+
+
+def _csv_rows(board: Leaderboard) -> list[list[Any]]:
+    """The table's cells, then 'significant (test)' per test, then the intervals as plain numbers."""
+    out = []
     for entry, row in zip(board.entries, rows(board, marked=False)):
         found = board.comparisons.get(entry.name)
-        cells = row + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
-        writer.writerow([escape.csv_cell(c) for c in cells])
+        own = board.intervals.get(entry.name, (None, None))
+        delta = found.interval if found else (None, None)
+        out.append(row + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
+                   + [_number(v) for v in (*own, *delta)] + [board.dataset, board.baseline_reason])
+    return out
+
+
+def to_csv(board: Leaderboard, boards: Optional[list[Leaderboard]] = None) -> str:
+    """Unmarked numbers plus one 'significant (test)' column per test, for spreadsheets; several boards
+    (one per dataset) as rows of one file, told apart by the 'dataset' column (columns: their union)."""
+    boards = boards or [board]
+    columns = list(dict.fromkeys(c for one in boards for c in _csv_header(one)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([escape.csv_cell(c) for c in columns])
+    for one in boards:
+        for cells in _csv_rows(one):
+            by_column = dict(zip(_csv_header(one), cells))
+            writer.writerow([escape.csv_cell(by_column.get(c, "")) for c in columns])
     return buffer.getvalue()
 
 
@@ -79,9 +110,23 @@ def _tex(text: Any) -> str:
 
 def latex(board: Leaderboard) -> str:
     """A tabular; markers become daggers (tabulate's own latex escaping would mangle them)."""
-    return _table(board, _tex, "latex_raw") + "\n% " + escape.one_line(board.legend()) + "\n"
+    return ("% " + escape.one_line(board.baseline_line()) + "\n" + _table(board, _tex, "latex_raw")
+            + "\n% " + escape.one_line(board.legend()) + "\n")
 
 
 def write(board: Leaderboard, fmt: str) -> str:
     writers = {"table": terminal, "markdown": markdown, "csv": to_csv, "latex": latex}
     return writers[fmt](board)
+
+
+HEADINGS = {"table": lambda d: f"== dataset: {escape.one_line(d)} ==", "markdown": lambda d: f"## {escape.markdown(d)}",
+            "latex": lambda d: f"\\paragraph{{{escape.latex(d)}}}"}
+
+
+def write_all(boards: list[Leaderboard], fmt: str) -> str:
+    """One board as :func:`write`; several (one per dataset) as sections, each under its dataset's heading."""
+    if len(boards) == 1:
+        return write(boards[0], fmt)
+    if fmt == "csv":
+        return to_csv(boards[0], boards)
+    return "\n\n".join(f"{HEADINGS[fmt](b.dataset)}\n\n{write(b, fmt)}".rstrip("\n") for b in boards) + "\n"

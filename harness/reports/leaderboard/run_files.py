@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 from harness.errors import ConfigError, DataError
+from harness.reports.leaderboard.bootstrap import judged_share, top_documents
 from harness.reports.leaderboard.entries import Entry
+from harness.reports.leaderboard.names import run_file_key, short_path
 
 
 def binary_level(dataset_id: str, given: Optional[int]) -> int:
@@ -48,6 +50,7 @@ def from_run_files(specs: list[str], dataset_id: str, metrics: list[str], level:
         run = read_run(path)
         require_overlap(run, qrels, f"--run-file {path}", dataset_id)
         result = evaluate(qrels, run, metrics, level)
-        entries.append(Entry(name=name, source=f"run file:{path}", dataset=dataset_id,
-                             mean=result.mean, per_query=result.per_query))
+        entries.append(Entry(name=name, source=f"run file:{short_path(path)}", dataset=dataset_id,
+                             mean=result.mean, per_query=result.per_query, stage=run_file_key(str(path)),
+                             judged=judged_share(top_documents(run), qrels)))
     return entries

@@ -13,11 +13,14 @@ new dependency (statsmodels).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 from harness.errors import ConfigError
+from harness.reports.leaderboard.bootstrap import RESAMPLES, interval, wins_ties_losses
 
+logger = logging.getLogger(__name__)
 TESTS = ("student", "fisher")
 CORRECTIONS = ("holm", "bonferroni", "none")
 
@@ -30,6 +33,8 @@ class Comparison:
     p: dict[str, float] = field(default_factory=dict)  # test -> raw p-value
     p_corrected: dict[str, float] = field(default_factory=dict)
     significant: dict[str, bool] = field(default_factory=dict)
+    interval: tuple[float, float] = (math.nan, math.nan)  # paired bootstrap 95% CI of delta
+    wtl: tuple[int, int, int] = (0, 0, 0)  # queries won, tied, lost against the baseline
 
 
 def paired_arrays(baseline: dict[str, float], treatment: dict[str, float]):
@@ -41,6 +46,16 @@ def paired_arrays(baseline: dict[str, float], treatment: dict[str, float]):
         raise ConfigError("leaderboard: an entry shares no query with the baseline; are they on one dataset?")
     return (np.array([baseline[q] for q in shared], dtype=np.float64),
             np.array([treatment[q] for q in shared], dtype=np.float64))
+
+
+def resolution(test: str, n_permutations: int = 1000) -> float:
+    """The smallest p-value a test can report meaningfully: 1/permutations for Fisher (at least 0.001)."""
+    return max(0.001, 1.0 / n_permutations) if test == "fisher" else 0.001
+
+
+def format_p(p: float, smallest: float = 0.001) -> str:
+    """``0.0283``, or ``< 0.001`` below the test's resolution (never 0 or 0.0000)."""
+    return f"< {smallest:g}" if p < smallest else f"{p:.4f}"
 
 
 def p_value(test: str, control, treatment, n_permutations: int = 1000, seed: int = 42) -> float:
@@ -79,17 +94,22 @@ def correct(p_values: dict[str, float], method: str) -> dict[str, float]:
 
 def compare_to_baseline(per_query: dict[str, dict[str, float]], baseline: str, tests=TESTS,
                         correction: str = "holm", alpha: float = 0.05, n_permutations: int = 1000,
-                        seed: int = 42) -> dict[str, Comparison]:
+                        seed: int = 42, resamples: int = RESAMPLES) -> dict[str, Comparison]:
     """``per_query``: entry name -> query -> score of one metric. One Comparison per non-baseline entry."""
     base = per_query[baseline]
     out: dict[str, Comparison] = {}
     for name, scores in per_query.items():
         if name == baseline:
             continue
+        if not set(base) & set(scores):
+            logger.warning("leaderboard: '%s' shares no query with the baseline '%s': not compared", name, baseline)
+            continue
         control, treatment = paired_arrays(base, scores)
         out[name] = Comparison(delta=float(treatment.mean() - control.mean()),
                                effect_size=effect_size(control, treatment), queries=len(control),
-                               p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests})
+                               p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests},
+                               interval=interval(treatment - control, resamples, seed),
+                               wtl=wins_ties_losses(control, treatment))
     for test in tests:  # the family: every entry compared to the baseline with this test
         adjusted = correct({name: c.p[test] for name, c in out.items()}, correction)
         for name, comparison in out.items():
