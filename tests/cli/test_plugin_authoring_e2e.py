@@ -85,7 +85,7 @@ def test_new_reranker_installs_passes_its_tests_and_runs_tracked(tmp_path):
     tests = sh([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], package, env)
     assert "6 passed" in tests
     listing = sh(harness("plugins", "list"), tmp_path, env)
-    assert "my_reranker      my-reranker 0.1.0\n    reranker:my_reranker\n" in listing
+    assert f"{'my_reranker':<28} my-reranker 0.1.0\n    reranker:my_reranker\n" in listing
     results = tmp_path / "results"
     sh(harness("run", "reranker=my_reranker", "retriever=run", "experiment_name=authoring",
                f"results_dir={results}", "show_progress=false"), tmp_path, env)
