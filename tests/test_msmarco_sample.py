@@ -318,3 +318,56 @@ def test_a_bad_file_is_a_clear_cli_error(tiny_root, tiny_model, tmp_path):
                       "train=msmarco_sample", f"train.file={tmp_path / 'nope.jsonl'}", "tracking=none",
                       f"results_dir={tmp_path / 'r'}", cwd=tmp_path, ok=False)
     assert missing.returncode == 2 and "nope.jsonl does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("kind", ["bi_encoder", "late_interaction", "cross_encoder"])
+def test_every_reranker_kind_trains_on_the_groups(kind, tiny_model, tmp_path):
+    """Both losses run on each design; the training max length applies while training only."""
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.msmarco_training import SampleTrainConfig, _train, training_length
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+    ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
+    reranker = registry.create("reranker", {"name": kind, "model": tiny_model}, ctx)
+    scorer = reranker.scorer
+    scorer.model = registry.create("peft", {"name": "lora", "r": 2}, ctx).apply(scorer.model)
+    split, text = _split()
+    field = "max_length" if kind == "cross_encoder" else "passage_max_length"
+    before = getattr(scorer, field)
+    for loss in ("listwise", "pairwise"):
+        config = SampleTrainConfig(loss=loss, n_negatives=2, batch_size=4, max_steps=2, lr=1e-3,
+                                   validation_fraction=0, checkpoint_every=0)
+        with training_length(scorer, 8):
+            assert getattr(scorer, field) == 8
+            result = _train(scorer, split, text, config, None, False, None)
+        assert result.steps == 2 and all(v == v for _, v in result.losses)
+    assert getattr(scorer, field) == before
+
+
+def test_the_teacher_filter_is_a_cached_stage(tiny_model, tmp_path):
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.hard_negatives import cached_teacher_filter
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+
+    sample = read(write(tmp_path / "train.jsonl"))
+    pools = {q.query_id: list(q.negatives) for q in sample.queries}
+    registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+
+    def run(margin):
+        ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
+        teacher = registry.create("reranker", {"name": "bi_encoder", "model": tiny_model}, ctx)
+        kept, counts = cached_teacher_filter(ctx.cache, "pools-key", teacher, sample, pools,
+                                             sample.passages.__getitem__, margin)
+        return ctx.cache.stats, kept, counts
+
+    stats, kept, counts = run(-2.0)  # nothing scores above the positive + 2 (cosines): every negative kept
+    assert kept == pools and counts["teacher_dropped"] == 0 and stats["teacher-filter.miss"] == 1
+    stats, again, _ = run(-2.0)
+    assert again == kept and stats["teacher-filter.hit"] == 1
+    _, strict, counts = run(2.0)  # everything scores above the positive - 2: every negative dropped
+    assert all(v == [] for v in strict.values()) and counts["teacher_dropped"] == counts["teacher_candidates"] == 7
