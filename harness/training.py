@@ -165,6 +165,7 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
         result.losses, result.validation = list(saved["losses"]), list(saved["validation"])
         best, stale, result.best_step, best_state = saved["best"], saved["stale"], saved["best_step"], saved["best_state"]
         step = first = saved["step"] + 1
+        started -= saved.get("seconds", 0.0)  # train_seconds / s per step count the time before the kill too
         logger.info("resuming the training at step %d of %d from %s", first, total, checkpoint.path)
     progress = tqdm(total=total, initial=first - 1, desc="training", disable=not show_progress)
     window = time.perf_counter()
@@ -207,7 +208,7 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
                              "scheduler": scheduler.state_dict() if scheduler is not None else None,
                              "rng": torch.get_rng_state(), "losses": result.losses, "validation": result.validation,
                              "best": best, "stale": stale, "best_step": result.best_step, "best_state": best_state,
-                             "step": step})
+                             "step": step, "seconds": time.perf_counter() - started})
     progress.close()
     if best_state is not None and result.best_step != step:  # keep the weights of the best validation loss
         logger.info("restoring the weights of step %d (best validation loss %.4f)", result.best_step, best)

@@ -238,6 +238,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_
     fresh = _cross_encoder(tiny_model, tmp_path / "c")  # a new process: the model as loaded, not as trained
     resumed = _train(fresh, split, text, config, None, False, Checkpoint(tmp_path / "ck-b", 2))
     assert resumed.losses == uninterrupted.losses and resumed.steps == 8
+    assert resumed.seconds >= torch.load(tmp_path / "ck-b" / "checkpoint.pt", weights_only=True)["seconds"] > 0
     for (name, a), (_, b) in zip(whole.model.named_parameters(), fresh.model.named_parameters()):
         assert torch.equal(a, b), name
 
