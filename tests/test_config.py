@@ -102,5 +102,11 @@ def test_every_train_option_composes_and_validates(option):
         config = build_config(GeneratorTrainConfig, cfg["train"], f"train={option}")
         assert config.dataset.startswith("halueval-qa/") and config.ratios
         return
+    if cfg["train"].get("source") == "msmarco_sample":
+        from harness.msmarco_training import SampleTrainConfig
+
+        config = build_config(SampleTrainConfig, cfg["train"], f"train={option}")
+        assert config.loss in ("listwise", "pairwise") and config.mine_lo < config.mine_hi
+        return
     config = build_config(TrainConfig, cfg["train"], f"train={option}")
     assert config.dataset.startswith("msmarco-passage-mini/") and config.loss in ("listwise", "pointwise", "inbatch")

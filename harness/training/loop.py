@@ -116,10 +116,15 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
 
 def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callable[[Any], Any], config: LoopConfig,
              device: str = "cpu", log: Callable[[dict, int], None] | None = None,
-             show_progress: bool = True) -> TrainResult:
+             show_progress: bool = True, warmup_fraction: float | None = None,
+             checkpoint: Any = None) -> TrainResult:
     """AdamW over ``owner.model``'s trainable parameters, one optimizer step per ``grad_accumulation``
     micro-batches; validation loss every ``eval_every`` steps with early stopping, and the weights of
-    the best validation loss restored at the end."""
+    the best validation loss restored at the end.
+
+    ``warmup_fraction`` (None: a constant learning rate) sets a linear schedule: warm up over that share
+    of the steps, then decay linearly to 0. ``checkpoint`` (``harness.checkpoints.Checkpoint``) saves the
+    whole loop state every ``checkpoint.every`` steps and resumes from its last save."""
     import torch
     from tqdm.auto import tqdm
 
@@ -138,15 +143,33 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
         return sum(values) / max(1, len(values))
 
     result, best, stale, started = TrainResult(), float("inf"), 0, time.perf_counter()
-    best_state, step = None, 0
+    best_state, step, first = None, 0, 1
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     owner.model.train()
     total = len(micro) // config.grad_accumulation
     if config.max_steps:
         total = min(total, config.max_steps)
-    progress = tqdm(total=total, desc="training", disable=not show_progress)
-    for step in range(1, total + 1):
+    scheduler = None
+    if warmup_fraction is not None:
+        warmup = int(warmup_fraction * total)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda done: (done + 1) / warmup if done < warmup else max(0.0, (total - done) / max(1, total - warmup)))
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:  # resume: weights, optimizer, schedule, curves, early-stopping state, RNG
+        owner.model.load_state_dict(saved["weights"], strict=False)
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["rng"])
+        result.losses, result.validation = list(saved["losses"]), list(saved["validation"])
+        best, stale, result.best_step, best_state = saved["best"], saved["stale"], saved["best_step"], saved["best_state"]
+        step = first = saved["step"] + 1
+        started -= saved.get("seconds", 0.0)  # train_seconds / s per step count the time before the kill too
+        logger.info("resuming the training at step %d of %d from %s", first, total, checkpoint.path)
+    progress = tqdm(total=total, initial=first - 1, desc="training", disable=not show_progress)
+    window = time.perf_counter()
+    for step in range(first, total + 1):
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
         for batch in micro[(step - 1) * config.grad_accumulation: step * config.grad_accumulation]:
@@ -155,6 +178,8 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
             value.backward()
             step_loss += float(value.detach())
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         result.losses.append((step, step_loss))
         progress.update(1)
         progress.set_postfix(loss=f"{step_loss:.4f}")
@@ -173,6 +198,17 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
                 if stale >= config.patience:
                     logger.info("early stop at step %d: validation loss has not improved for %d checks", step, stale)
                     break
+        if checkpoint is not None and (step % checkpoint.every == 0 and step < total):
+            recent = [v for _, v in result.losses[-checkpoint.every:]]
+            logger.info("step %d/%d: loss %.4f (mean of the last %d), %.2f s/step", step, total,
+                        sum(recent) / len(recent), len(recent), (time.perf_counter() - window) / checkpoint.every)
+            window = time.perf_counter()
+            checkpoint.save({"weights": {n: p.detach() for n, p in owner.model.named_parameters() if p.requires_grad},
+                             "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                             "rng": torch.get_rng_state(), "losses": result.losses, "validation": result.validation,
+                             "best": best, "stale": stale, "best_step": result.best_step, "best_state": best_state,
+                             "step": step, "seconds": time.perf_counter() - started})
     progress.close()
     if best_state is not None and result.best_step != step:  # keep the weights of the best validation loss
         logger.info("restoring the weights of step %d (best validation loss %.4f)", result.best_step, best)
