@@ -103,7 +103,7 @@ def test_every_train_option_composes_and_validates(option):
         assert config.dataset.startswith("halueval-qa/") and config.ratios
         return
     if cfg["train"].get("source") == "msmarco_sample":
-        from harness.msmarco_training import SampleTrainConfig
+        from harness.training.msmarco_sample import SampleTrainConfig
 
         config = build_config(SampleTrainConfig, cfg["train"], f"train={option}")
         assert config.loss in ("listwise", "pairwise") and config.mine_lo < config.mine_hi

@@ -123,7 +123,7 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
     the best validation loss restored at the end.
 
     ``warmup_fraction`` (None: a constant learning rate) sets a linear schedule: warm up over that share
-    of the steps, then decay linearly to 0. ``checkpoint`` (``harness.checkpoints.Checkpoint``) saves the
+    of the steps, then decay linearly to 0. ``checkpoint`` (``harness.training.checkpoints.Checkpoint``) saves the
     whole loop state every ``checkpoint.every`` steps and resumes from its last save."""
     import torch
     from tqdm.auto import tqdm

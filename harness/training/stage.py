@@ -58,7 +58,7 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
 def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
     if train_values.get("source") == "msmarco_sample":  # train=msmarco_sample: its own data and options
-        from harness import msmarco_training
+        from harness.training import msmarco_sample as msmarco_training
 
         return msmarco_training.fit(reranker, peft_method, train_values, pm, log)
     config = build_config(TrainConfig, train_values, "train")

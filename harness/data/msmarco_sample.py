@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harness.errors import FormatError
-from harness.text_lines import numbered_lines
+from harness.data.text_lines import numbered_lines
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from harness import stages
 from harness.cache import code_version, stable_hash
 from harness.components import Context
-from harness.msmarco_sample import Sample
+from harness.data.msmarco_sample import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 class MiningCorpus:
     """The file's passages and a collection's, duck-typed as an ir_datasets dataset for a retriever.
 
-    Its content digest (``harness.digests``) covers the file (declared below) and
+    Its content digest (``harness.cache.digests``) covers the file (declared below) and
     the collection's document files (found through its docs handler).
     """
 

@@ -1,6 +1,6 @@
 """A training loop's checkpoint: one file, replaced atomically, so a killed training resumes.
 
-``harness.training.optimise`` saves its whole state (trainable weights,
+``harness.training.loop.optimise`` saves its whole state (trainable weights,
 optimizer, schedule, RNG, curves, early-stopping state) every ``every`` steps
 and loads it when it starts. The file is written beside itself and renamed into
 place: a kill while saving leaves the previous checkpoint whole.

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from harness.errors import ConfigError, FormatError
-from harness.msmarco_sample import passage_id, read
+from harness.data.msmarco_sample import passage_id, read
 
 CAT = "A cat is a small domesticated carnivorous mammal with soft fur."
 ROWS = [
@@ -37,7 +37,7 @@ def tiny_model(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from harness.neural.models import packaged_minilm
+    from harness.models.loading import packaged_minilm
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
@@ -86,7 +86,7 @@ def test_bad_utf8_names_line_and_byte(tmp_path):
 
 
 def test_mining_leaves_out_positives_and_their_titled_copies(tmp_path):
-    from harness.hard_negatives import mine
+    from harness.training.hard_negatives import mine
 
     sample = read(write(tmp_path / "train.jsonl"))
     q3 = sample.queries[2]
@@ -103,7 +103,7 @@ def test_mining_leaves_out_positives_and_their_titled_copies(tmp_path):
 def test_bm25_mining_is_a_cached_first_stage_and_never_mines_a_positive(tmp_path, caplog):
     from harness.cache import StageCache
     from harness.components import Context
-    from harness.hard_negatives import MiningCorpus, cached_pools, corpus_context, rankings
+    from harness.training.hard_negatives import MiningCorpus, cached_pools, corpus_context, rankings
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 
@@ -129,7 +129,7 @@ def test_bm25_mining_is_a_cached_first_stage_and_never_mines_a_positive(tmp_path
 def test_teacher_drops_negatives_scored_near_the_positive(tmp_path):
     import torch
 
-    from harness.hard_negatives import teacher_filter
+    from harness.training.hard_negatives import teacher_filter
 
     sample = read(write(tmp_path / "train.jsonl", ROWS[:1]))
     q = sample.queries[0]
@@ -154,7 +154,7 @@ def test_teacher_drops_negatives_scored_near_the_positive(tmp_path):
 
 
 def _split(n_negatives=2):
-    from harness.training_data import Example, Split
+    from harness.training.data import Example, Split
 
     texts = {"p": "the manhattan project was led by oppenheimer", "n1": "cats have soft fur",
              "n2": "paris is in france", "n3": "dogs bark"}
@@ -182,8 +182,8 @@ def _cross_encoder(tiny_model, tmp_path, peft="none"):
 def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise):
     import torch
 
-    from harness.msmarco_training import SampleTrainConfig, _train, pairwise_loss
-    from harness.training import loss_of
+    from harness.training.msmarco_sample import SampleTrainConfig, _train, pairwise_loss
+    from harness.training.loop import loss_of
 
     scorer = _cross_encoder(tiny_model, tmp_path)
     split, text = _split()
@@ -207,8 +207,8 @@ def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise
 def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_model, tmp_path, monkeypatch):
     import torch
 
-    from harness.checkpoints import Checkpoint
-    from harness.msmarco_training import SampleTrainConfig, _train
+    from harness.training.checkpoints import Checkpoint
+    from harness.training.msmarco_sample import SampleTrainConfig, _train
 
     split, text = _split()
     config = SampleTrainConfig(n_negatives=2, batch_size=2, epochs=2, lr=1e-3, validation_fraction=0,
@@ -244,7 +244,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_
 
 
 def test_a_damaged_checkpoint_is_a_clear_error(tmp_path):
-    from harness.checkpoints import Checkpoint
+    from harness.training.checkpoints import Checkpoint
     from harness.errors import DataError
 
     checkpoint = Checkpoint(tmp_path, 5)
@@ -259,7 +259,7 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path):
     ({"part": "generator"}, "train.part must be reranker"),
 ])
 def test_inconsistent_options_are_clear_errors(override, message):
-    from harness.msmarco_training import SampleTrainConfig, check
+    from harness.training.msmarco_sample import SampleTrainConfig, check
 
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("=", "=")):
         check(SampleTrainConfig(**override))
@@ -270,7 +270,7 @@ def test_inconsistent_options_are_clear_errors(override, message):
     ("n_negatives", 0, "train: key 'n_negatives': 0 is out of range"),
     ("negatives", "some", "train: key 'negatives': 'some' is not one of mined, given, both")])
 def test_out_of_bounds_options_name_the_key(key, value, message):
-    from harness.msmarco_training import SampleTrainConfig
+    from harness.training.msmarco_sample import SampleTrainConfig
     from harness.registry import build_config
 
     with pytest.raises(ConfigError) as info:
@@ -326,7 +326,7 @@ def test_every_reranker_kind_trains_on_the_groups(kind, tiny_model, tmp_path):
     """Both losses run on each design; the training max length applies while training only."""
     from harness.cache import StageCache
     from harness.components import Context
-    from harness.msmarco_training import SampleTrainConfig, _train, training_length
+    from harness.training.msmarco_sample import SampleTrainConfig, _train, training_length
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 
@@ -351,7 +351,7 @@ def test_every_reranker_kind_trains_on_the_groups(kind, tiny_model, tmp_path):
 def test_the_teacher_filter_is_a_cached_stage(tiny_model, tmp_path):
     from harness.cache import StageCache
     from harness.components import Context
-    from harness.hard_negatives import cached_teacher_filter
+    from harness.training.hard_negatives import cached_teacher_filter
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 

@@ -1,13 +1,13 @@
 """``train=msmarco_sample``: fit a reranker on the msmarco-train-sample queries with mined hard negatives.
 
-The same training stage as ``train=dl19`` (``harness.train_stage``): the
+The same training stage as ``train=dl19`` (``harness.training.stage``): the
 adapter is a stage-cache entry keyed by the reranker, the PEFT method, this
 config, the code and the content digests of the file and the collection; it
 is copied into the run folder and MLflow, with ``training.json``. What is new:
 
-- the data: ``harness.msmarco_sample`` (read strictly, text repaired);
+- the data: ``harness.data.msmarco_sample`` (read strictly, text repaired);
 - the negatives: mined by BM25 over the file's passages plus a collection
-  (``harness.hard_negatives``, cached), the file's own, or both; optionally
+  (``harness.training.hard_negatives``, cached), the file's own, or both; optionally
   filtered by the bi-encoder as a teacher;
 - the losses: listwise softmax, or pairwise (RankNet or margin) over each
   query's (1 positive + n negatives) group;
@@ -25,17 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from harness import datasets, hard_negatives, msmarco_sample
-from harness.backbone import identify
+from harness.data import datasets
+from harness.training import hard_negatives
+from harness.data import msmarco_sample
+from harness.models.backbone import identify
 from harness.cache import code_version, stable_hash
-from harness.checkpoints import Checkpoint
+from harness.training.checkpoints import Checkpoint
 from harness.components import option
-from harness.digests import file_digest
+from harness.cache.digests import file_digest
 from harness.errors import ConfigError
-from harness.peft_artifacts import FORMAT, load_adapter, save_adapter
+from harness.training.peft_artifacts import FORMAT, load_adapter, save_adapter
 from harness.registry import ComponentRegistry, build_config
-from harness.training import LoopConfig, batches, loss_of, optimise
-from harness.training_data import Example, listwise_groups, split_by_query
+from harness.training.loop import LoopConfig, batches, loss_of, optimise
+from harness.training.data import Example, listwise_groups, split_by_query
 
 logger = logging.getLogger(__name__)
 CHECKPOINTS = "train-checkpoints"  # folder under the cache root; one subfolder per adapter key
@@ -156,7 +158,7 @@ def examples_of(sample, pools: dict, n_negatives: int) -> list[Example]:
 
 def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
-    from harness.train_stage import backbone_name, serve, trainable_scorer, training_data_identity, training_info
+    from harness.training.stage import backbone_name, serve, trainable_scorer, training_data_identity, training_info
 
     config = build_config(SampleTrainConfig, train_values, "train")
     check(config)
