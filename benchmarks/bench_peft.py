@@ -72,7 +72,7 @@ def main() -> None:
     trainable = count_parameters(lora)[0]
     merged = lora_method.merge(copy.deepcopy(lora))
     _, adapter = variant("adapter", reduction_factor=16)
-    models = {"base (frozen MiniLM-L6)": (base, 0), f"LoRA r=8 q,v unmerged": (lora, trainable),
+    models = {"base (frozen MiniLM-L6)": (base, 0), "LoRA r=8 q,v unmerged": (lora, trainable),
               "LoRA r=8 q,v merged": (merged, 0), "bottleneck adapter (pfeiffer, /16)": (adapter, count_parameters(adapter)[0])}
     inputs = {"input_ids": torch.randint(1000, 30000, (args.batch, args.length), device=device),
               "attention_mask": torch.ones(args.batch, args.length, dtype=torch.long, device=device)}

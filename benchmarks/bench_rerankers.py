@@ -27,7 +27,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def real_pairs(n: int) -> tuple[list[str], list[str]]:
     """The first ``n`` (query, passage) pairs of the official DL19 BM25 top-100, in run order."""
-    import ir_datasets
 
     from harness.data import datasets
     from harness.plugin_manager import get_plugin_manager

@@ -1,7 +1,7 @@
 """``reranker=cross_encoder``: each query-passage pair through one encoder, one score per pair.
 
-``head=auto`` picks one of two heads by the checkpoint. ``head=classifier`` is the usual one-logit head: from the packaged MiniLM it is
-untrained (seeded) until the PEFT stage trains it, and scores near chance.
+``head=auto`` picks one of two heads by the checkpoint. ``head=classifier`` is the usual
+one-logit head: from the packaged MiniLM it is untrained (seeded) until the PEFT stage trains it, and scores near chance.
 ``head=segment_cosine`` scores the joint encoding with the cosine of the query
 and passage segments' mean states: no new weights, so it starts from what the
 sentence-embedding checkpoint knows (see harness/models/cross_encoder.py).

@@ -16,7 +16,7 @@ import pytest
 
 from harness import cache as cache_module
 from harness.cache import digests
-from harness.cache import MANIFEST, QUARANTINE
+from harness.cache import QUARANTINE
 from harness.pipeline import run_experiment
 from harness.testing.hydra import compose_run_config
 

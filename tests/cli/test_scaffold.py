@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+from harness.errors import ConfigError
+from harness.cli.scaffold import new_plugin
+from harness.cli.scaffold_templates import KINDS
+
 # Build the plugin with the venv's own setuptools where it has one (offline, fast),
 # else in pip's isolated build environment.
 NO_ISOLATION = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
 
-from harness.errors import ConfigError
-from harness.cli.scaffold import new_plugin
-from harness.cli.scaffold_templates import KINDS
 
 OTHER_KINDS = [kind for kind in KINDS if kind != "reranker"]  # the reranker is run end to end elsewhere
 

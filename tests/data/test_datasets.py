@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ir_datasets
 import pytest
 
 from harness.data import datasets

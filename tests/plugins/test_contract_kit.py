@@ -81,7 +81,7 @@ def test_registered_as_checks_the_installed_entry_point(tmp_path, monkeypatch):
 
 
 class WrongParameters(Overlap):
-    def rerank(self, dataset, run):  # noqa: the broken signature is the point
+    def rerank(self, dataset, run):  # the broken signature is the point
         return run
 
 

@@ -134,7 +134,8 @@ def test_train_with_noise_then_answer_then_reload_the_adapter(setup):
     assert base.run_dir != trained.run_dir
 
 
-@pytest.mark.parametrize("train, match", [({"ratios": [0.0, 1.5]}, r"train: key 'ratios': item 1: 1.5 is out of range \(must be in \[0, 1\]\)"),
+@pytest.mark.parametrize("train, match", [
+    ({"ratios": [0.0, 1.5]}, r"train: key 'ratios': item 1: 1.5 is out of range \(must be in \[0, 1\]\)"),
                                           ({"dataset": "msmarco-passage-mini/trec-dl-2019"}, "no question has gold")])
 def test_bad_training_settings_are_named(setup, tiny_root, train, match):
     root, data, lm = setup

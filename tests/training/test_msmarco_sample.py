@@ -20,7 +20,8 @@ ROWS = [
      "negatives": ["Chlorophyll absorbs light most strongly in the blue and red wavelengths."]},
     {"query_id": "q3", "query": "eiffel tower location",
      "positive": ["Eiffel Tower. The Eiffel Tower is a wrought-iron lattice tower in Paris, France."],
-     "negatives": ["Paris is the capital and most populous city of France.", "don\u00e2\u0080\u0099t climb the tower"]},  # raw MS MARCO mojibake
+     # raw MS MARCO mojibake in the second negative
+     "negatives": ["Paris is the capital and most populous city of France.", "don\u00e2\u0080\u0099t climb the tower"]},
     {"query_id": "q4", "query": "great depression start",
      "positive": ["The stock market crashed in October 1929, starting the Great Depression."],
      "negatives": ["Dogs were domesticated from wolves thousands of years ago.", CAT]},
