@@ -50,14 +50,14 @@ class BM25Retriever(Retriever):
         return Stemmer.Stemmer(self.config.stemmer)
 
     def _tokenize(self, texts: list[str], stemmer):
-        import bm25s
+        bm25s = _bm25s()
 
         return bm25s.tokenize(texts, stopwords=self.config.stopwords or None, stemmer=stemmer,
                               show_progress=self.context.show_progress)
 
     def index(self, dataset: Any) -> tuple[Any, list[str]]:
         """Build (or load from the cache) the BM25 index of the dataset's corpus."""
-        import bm25s
+        bm25s = _bm25s()
 
         c = self.config
         # The corpus by content: an edited collection is indexed again, a moved one is not.
@@ -101,3 +101,12 @@ class BM25Retriever(Retriever):
 @hookimpl
 def harness_add_retrievers():
     return {"bm25": BM25Retriever}
+
+
+def _bm25s():
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG when imported, over the run's logging config: one stray
+    # "Building index from IDs objects" per index. Warnings and errors still come through.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s

@@ -17,6 +17,10 @@ from typing import Any, Mapping, Optional
 from harness.components import TrackedRun, Tracker, option
 from harness.hookspecs import hookimpl
 
+# MLflow logs at INFO through its own handler (two lines each time it creates a store), whatever the
+# run's logging config says; a user who wants them sets MLFLOW_LOGGING_LEVEL=INFO.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
 MAX_BATCH = 100  # MLflow's limit of params per log_batch call
 
 
