@@ -84,7 +84,8 @@ def state_at_kill(results: Path, injected: bool) -> AtKill:
 
 
 def start_sweep(cli, results: Path) -> subprocess.Popen:
-    env = {**cli.env, "PYTHONUNBUFFERED": "1"}  # lines arrive as they are written, so a line number is a point
+    # lines arrive as they are written (a line number is a point); MLflow's INFO lines mark its store's creation steps
+    env = {**cli.env, "PYTHONUNBUFFERED": "1", "MLFLOW_LOGGING_LEVEL": "INFO"}
     return subprocess.Popen(cli.command(results, *SWEEP), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
