@@ -9,23 +9,20 @@ format.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Callable
 
 from ir_datasets.formats import BaseQueries
-from ir_datasets.util import BaseDownload
 
 from harness.errors import DataError
 from harness.data.file_formats import FileDoc, FileQuery, read_docs, read_queries
-from harness.data.irds import CachedTsvDocs, CheckedTrecQrels
-from harness.data.text_lines import checked_stream
+from harness.data.irds import CachedTsvDocs, CheckedTrecQrels, LocalFile
 from harness.data.trec_io import parse_qrels
 
 
-class GivenFile(BaseDownload):
-    """A file named by a config key; missing, it is an error naming the key."""
+class GivenFile(LocalFile):
+    """A file named by a config key; missing, it is an error naming the key (the checked stream is LocalFile's)."""
 
     def __init__(self, path: Path, key: str):
         self._path, self._key = Path(path), key
@@ -36,11 +33,6 @@ class GivenFile(BaseDownload):
             raise DataError(f"{self._key}: {self._path} {what} (a relative path is read from the "
                             f"current directory, {os.getcwd()})")
         return self._path
-
-    @contextlib.contextmanager
-    def stream(self):
-        with checked_stream(self.path()) as handle:
-            yield handle
 
     def __repr__(self) -> str:
         return f"GivenFile({self._key}={str(self._path)!r})"
