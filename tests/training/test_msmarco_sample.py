@@ -33,22 +33,6 @@ def write(path, rows=ROWS, extra=""):
     return path
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from harness.models.loading import packaged_minilm
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 def test_read_repairs_the_text_and_names_queries_and_passages(tmp_path):
     sample = read(write(tmp_path / "train.jsonl"))
     assert [q.query_id for q in sample.queries] == ["q1", "line2", "q3", "q4"]
