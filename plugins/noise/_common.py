@@ -6,7 +6,10 @@ one, so its context is 1 gold + ceil(k*rho) noise, and k noise at rho = 1).
 The gold block goes first, in the middle of the noise, or last.
 
 Each injector is its own module beside this one (``random``, ``hard``,
-``counterfactual``, ``retrieved``) and only chooses the noise.
+``counterfactual``, ``retrieved``) and only chooses the noise. A question's
+own counterfactual passages are noise for ``counterfactual`` only: the others
+never draw them, so noise robustness and counterfactual robustness are
+measured apart (RGB).
 
 Draws are seeded per (seed, query id): a question's context does not depend
 on which other questions are in the run.
@@ -44,6 +47,7 @@ class ContextNoise(NoiseInjector):
 
     Config = NoiseConfig
     needs_corpus: ClassVar[bool] = False  # True: prepare() receives every corpus doc id
+    draws_counterfactuals: ClassVar[bool] = False  # False: the question's own counterfactual passages are banned
 
     def __init__(self, config: NoiseConfig, context):
         super().__init__(config, context)
@@ -60,6 +64,8 @@ class ContextNoise(NoiseInjector):
         n_noise = noise_count(self.config.k, self.config.ratio)
         gold = list(passages)[: self.config.k - n_noise]
         banned = set(passages)
+        if not self.draws_counterfactuals:
+            banned |= set(getattr(query, "counterfactual_doc_ids", ()) or ())
         noise = [d for d in self.choose(query, [c for c in candidates if c not in banned], n_noise, banned)
                  if d not in banned][:n_noise]
         if len(noise) < n_noise:

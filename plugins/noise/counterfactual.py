@@ -9,6 +9,8 @@ from harness_plugins.noise._common import ContextNoise
 
 
 class CounterfactualNoise(ContextNoise):
+    draws_counterfactuals = True
+
     def choose(self, query, candidates, n, banned):
         own = list(getattr(query, "counterfactual_doc_ids", ()) or ())
         if not own and n:

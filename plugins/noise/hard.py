@@ -1,4 +1,5 @@
-"""``noise=hard``: the first stage's top-ranked non-relevant passages."""
+"""``noise=hard``: the first stage's top-ranked non-relevant passages, never the question's own
+counterfactual passages (those are ``noise=counterfactual``'s)."""
 
 from __future__ import annotations
 

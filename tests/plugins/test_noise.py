@@ -76,6 +76,16 @@ def test_counterfactual_first_then_hard(tmp_path):
         inj.inject(query(), ["d1"], ["h1"])
 
 
+@pytest.mark.parametrize("cls", [HardNoise, RandomNoise])
+def test_only_counterfactual_noise_draws_a_questions_own_counterfactuals(tmp_path, cls):
+    own = [f"d{i}" for i in range(10, 160)]  # three quarters of the corpus, ranked first
+    ranking = own + [d for d in CORPUS if d not in own]
+    ctx = make(cls, tmp_path, k=5, ratio=0.8).inject(query(cf=own), ["d1"], ranking)
+    assert len(ctx) == 5 and not set(ctx) & set(own)
+    assert set(make(CounterfactualNoise, tmp_path, k=5, ratio=0.8).inject(query(cf=own), ["d1"], ranking)) <= {
+        "d1", *own}
+
+
 def test_retrieved_keeps_the_ranking(tmp_path):
     assert make(RetrievedContext, tmp_path, k=2).inject(query(), ["d1"], ["x", "d1", "y"]) == ["x", "d1"]
 
