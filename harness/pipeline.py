@@ -213,6 +213,8 @@ def _execute(config, registry, context, retriever, reranker, where: tuple[str, P
             "queries": len(queries), "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
             "cache": dict(context.cache.stats), "tags": tags,
             "training": {k: training[k] for k in ("losses", "validation")} if training else None}
+    if rag:
+        info["rag"] = rag.info
     logger.info("stage cache: %s", context.cache.summary())
     write_run_folder(run_dir, metrics=evaluation.mean, per_query=evaluation.per_query, run=run,
                      config_yaml=yaml.safe_dump(config, sort_keys=False), info=info)

@@ -4,12 +4,14 @@ The generic format (docs/rag.md) is one JSON object per line::
 
     {"id": "q1", "question": "...", "answers": ["..."],
      "gold_passages": ["text" | {"id": "...", "text": "..."}, ...],
-     "distractors": [...], "counterfactuals": [...]}
+     "distractors": [...], "counterfactuals": [...], "counterfactual_answers": ["..."]}
 
-``id``, ``distractors`` and ``counterfactuals`` are optional. Every passage
-goes into the corpus; gold passages are judged relevant (1), distractors and
-counterfactuals non-relevant (0). Queries are :class:`QAQuery` records that
-carry their gold answers and the ids of their gold and counterfactual passages.
+``id``, ``distractors``, ``counterfactuals`` and ``counterfactual_answers``
+(the false answers the counterfactual passages state) are optional. Every
+passage goes into the corpus; gold passages are judged relevant (1),
+distractors and counterfactuals non-relevant (0). Queries are
+:class:`QAQuery` records that carry their gold answers, the ids of their gold
+and counterfactual passages, and their counterfactual answers.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from harness.data.text_lines import numbered_lines
 
 logger = logging.getLogger(__name__)
 ROLES = {"gold_passages": "gold", "distractors": "distractor", "counterfactuals": "counterfactual"}
-KNOWN_KEYS = {"id", "question", "answers", *ROLES}
+KNOWN_KEYS = {"id", "question", "answers", "counterfactual_answers", *ROLES}
 
 
 class QAQuery(NamedTuple):
@@ -35,6 +37,7 @@ class QAQuery(NamedTuple):
     answers: tuple
     gold_doc_ids: tuple
     counterfactual_doc_ids: tuple
+    counterfactual_answers: tuple = ()  # the false answers its counterfactual passages state (RGB)
 
     def default_text(self) -> str:
         return self.text
@@ -57,7 +60,7 @@ class QACollection:
             ids[role] = [self._passage(path, line_no, line, qid, role, i, p) for i, p in enumerate(item.get(key) or [])]
         self.qrels[qid] = {**{d: 0 for d in ids["distractor"] + ids["counterfactual"]}, **{d: 1 for d in ids["gold"]}}
         self.queries.append(QAQuery(qid, item["question"], tuple(item["answers"]), tuple(ids["gold"]),
-                                    tuple(ids["counterfactual"])))
+                                    tuple(ids["counterfactual"]), tuple(item.get("counterfactual_answers") or ())))
 
     def _passage(self, path, line_no, line, qid, role, index, passage) -> str:
         if isinstance(passage, dict):
@@ -87,6 +90,11 @@ def _passage_problem(passage: object, role: str, index: int) -> str:
     return _id_problem(passage["id"], f"{role} passage {index}: key 'id'") if "id" in passage else ""
 
 
+def _strings(value: object, empty: bool = False) -> bool:
+    """A list of non-empty strings (and not an empty list, unless ``empty``)."""
+    return isinstance(value, list) and (empty or bool(value)) and all(isinstance(a, str) and a.strip() for a in value)
+
+
 def _check(item: object) -> str:
     """Why ``item`` is not a valid QA record ('' when it is): every field's type is checked."""
     if not isinstance(item, dict):
@@ -95,9 +103,10 @@ def _check(item: object) -> str:
         return _id_problem(item["id"], "key 'id'")
     if not isinstance(item.get("question"), str) or not item["question"].strip():
         return "key 'question' must be a non-empty string"
-    answers = item.get("answers")
-    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) and a.strip() for a in answers):
+    if not _strings(item.get("answers")):
         return "key 'answers' must be a non-empty list of non-empty strings"
+    if not _strings(item.get("counterfactual_answers", []), empty=True):
+        return "key 'counterfactual_answers' must be a list of non-empty strings"
     if not item.get("gold_passages") or not isinstance(item["gold_passages"], list):
         return "key 'gold_passages' must be a non-empty list"
     for key in ("distractors", "counterfactuals"):

@@ -1,10 +1,16 @@
-"""RAG answer measures (RGB-style): accuracy, abstention, hallucination, rejection.
+"""RAG answer measures (RGB-style): accuracy, abstention, hallucination, rejection, counterfactual robustness.
 
 An answer is *correct* when its normalised text contains a normalised gold
 answer, *abstains* when it contains an abstention phrase (and is not correct),
 and *hallucinates* otherwise. At noise ratio 1 no context passage holds the
 answer, so the abstention rate there is the *rejection rate*. Normalisation
 follows SQuAD's: lower case, no punctuation, no articles, single spaces.
+
+For questions with counterfactual answers (the false facts their
+counterfactual passages state): an answer *adopts* a counterfactual when it
+contains one by the same rule as correctness, and *detects an error* when it
+contains one of ``ERROR_PHRASES`` as whole words (it says the context is
+wrong, false or contradictory).
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ ABSTAIN_PHRASES = (
     "no information", "not provided", "cannot be determined", "cannot determine",
 )
 
+# Phrases by which an answer says its context is wrong; whole words of the normalised text (RGB's
+# "factual errors" check, widened to the ways a model says it). Apostrophes go in normalisation: "isnt".
+ERROR_PHRASES = (
+    "factual error", "factual errors", "error", "errors", "erroneous", "incorrect", "incorrectly", "not correct",
+    "isnt correct", "wrong", "false", "falsely", "not true", "isnt true", "untrue", "inaccurate", "inaccuracy",
+    "contradict", "contradicts", "contradictory", "contradiction", "contradictions", "inconsistent",
+    "inconsistency", "conflict", "conflicts", "conflicting", "misinformation", "misleading", "mistaken",
+)
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation + "‘’“”")
 
@@ -36,6 +51,17 @@ def is_correct(answer: str, gold: Iterable[str]) -> bool:
     """True when the normalised answer contains a (non-empty) normalised gold answer."""
     norm = f" {normalize(answer)} "
     return any(g and f" {g} " in norm for g in map(normalize, gold))
+
+
+def adopts_counterfactual(answer: str, counterfactual_answers: Iterable[str]) -> bool:
+    """True when the answer states one of the question's counterfactual (false) answers: ``is_correct``'s rule."""
+    return is_correct(answer, counterfactual_answers)
+
+
+def detects_error(answer: str, phrases: Sequence[str] = ERROR_PHRASES) -> bool:
+    """True when the normalised answer contains an error phrase as whole words ("the passages contradict...")."""
+    norm = f" {normalize(answer)} "
+    return any(f" {normalize(p)} " in norm for p in phrases)
 
 
 def is_abstention(answer: str, phrases: Sequence[str] = ABSTAIN_PHRASES) -> bool:

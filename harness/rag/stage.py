@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -30,6 +30,7 @@ DEFAULT_NOISE = {"name": "retrieved"}  # no noise group: the end-to-end setting
 class RagStage:
     generator: Generator
     noise: NoiseInjector
+    info: dict[str, Any] = field(default_factory=dict)  # for the run's info: realised context sizes, coverage
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], registry, context, choices: Mapping[str, str]) -> "RagStage":
@@ -50,6 +51,7 @@ class RagStage:
         run_dir.mkdir(parents=True, exist_ok=True)
         # Atomic, and it replaces (never follows) a link planted at that name inside the run folder.
         write_text_atomic(run_dir / "answers.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+        self.info = run_info(rows, self.noise)
         return summarise(rows, self.noise)
 
     def contexts(self, dataset, queries, qrels, run, gold, upstream) -> tuple[dict[str, list[str]], str]:
@@ -115,8 +117,50 @@ def judge_all(queries, contexts, answers, gold, qrels, level, phrases, texts) ->
         if getattr(q, "answers", None):
             row["gold_answers"] = list(q.answers)
             row["verdict"] = rag_metrics.judge(answers[q.query_id], q.answers, phrases)
+        if getattr(q, "counterfactual_answers", None):
+            row.update(counterfactual_judgement(q, ids, answer))
         rows.append(row)
     return rows
+
+
+def counterfactual_judgement(query: Any, ids: Sequence[str], answer: str) -> dict[str, Any]:
+    """The counterfactual fields of a question's row: its false answers, adoption, error detection, cf share."""
+    own = set(getattr(query, "counterfactual_doc_ids", ()) or ())
+    return {"counterfactual_answers": list(query.counterfactual_answers),
+            "adopted": rag_metrics.adopts_counterfactual(answer, query.counterfactual_answers),
+            "error_detected": rag_metrics.detects_error(answer),
+            "counterfactual_share": sum(d in own for d in ids) / max(1, len(ids))}
+
+
+def counterfactual_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per-question counterfactual measures over the rows of questions that have counterfactual answers."""
+    if not rows:
+        return {}
+    values = {"rag_counterfactual_adoption": lambda r: r["adopted"],
+              "rag_error_detection": lambda r: r["error_detected"],
+              "rag_error_correction": lambda r: r["error_detected"] and r.get("verdict") == "correct",
+              "rag_counterfactual_accuracy": lambda r: r.get("verdict") == "correct",
+              "rag_counterfactual_share": lambda r: r["counterfactual_share"]}
+    return {name: {r["query_id"]: float(value(r)) for r in rows} for name, value in values.items()}
+
+
+def context_sizes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The realised context sizes (fewer than k where a question has fewer gold passages than its share)."""
+    sizes = [len(r["context_ids"]) for r in rows]
+    return {"min": min(sizes), "max": max(sizes), "mean": sum(sizes) / len(sizes)} if sizes else {}
+
+
+def run_info(rows: list[dict[str, Any]], noise) -> dict[str, Any]:
+    """What the run's info records of the RAG stage: k, the realised context sizes, counterfactual coverage."""
+    k = getattr(noise.config, "k", None)
+    sizes = context_sizes(rows)
+    short = sum(len(r["context_ids"]) < k for r in rows) if k else 0
+    if short:
+        logger.info("RAG: %d of %d contexts hold fewer than k=%d passages (sizes %d-%d): fewer gold passages "
+                    "than gold slots, and noise fills only the ceil(k*rho) noise slots (docs/rag.md)",
+                    short, len(rows), k, sizes["min"], sizes["max"])
+    return {"k": k, "context_size": sizes, "short_contexts": short,
+            "counterfactual_questions": sum("adopted" in r for r in rows)}
 
 
 def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
@@ -128,7 +172,12 @@ def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict
     if judged:
         for name, verdict in (("accuracy", "correct"), ("abstention", "abstain"), ("hallucination", "hallucinated")):
             per_query[f"rag_{name}"] = {r["query_id"]: float(r["verdict"] == verdict) for r in judged}
+    per_query["rag_context_size"] = {r["query_id"]: float(len(r["context_ids"])) for r in rows}
+    covered = [r for r in rows if "adopted" in r]
+    per_query.update(counterfactual_rates(covered))
     mean = {name: sum(values.values()) / len(values) for name, values in per_query.items()}
+    if covered:
+        mean["rag_counterfactual_questions"] = float(len(covered))
     if judged and not getattr(noise, "raw_candidates", False) and noise.config.ratio >= 1.0:
         mean["rag_rejection"] = mean["rag_abstention"]  # rho = 1: no passage holds the answer
     logger.info("RAG: %s", ", ".join(f"{k}={v:.4f}" for k, v in mean.items()))

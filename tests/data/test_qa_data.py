@@ -29,8 +29,16 @@ def test_reads_generic_records(tmp_path):
     assert c.qrels["q1"] == {"q1/gold/0": 1, "q1/distractor/0": 0, "cf1": 0}
 
 
+def test_counterfactual_answers_are_kept(tmp_path):
+    c = read_jsonl(write_lines(tmp_path / "qa.jsonl", [{**ITEM, "counterfactual_answers": ["Carl"]},
+                                                       {**ITEM, "id": "q2", "counterfactual_answers": []}]))
+    assert c.queries[0].counterfactual_answers == ("Carl",) and c.queries[1].counterfactual_answers == ()
+
+
 @pytest.mark.parametrize("bad, message", [
     ("{not json", "not valid JSON"),
+    (json.dumps({**BAD, "counterfactual_answers": "Carl"}), "'counterfactual_answers' must be a list"),
+    (json.dumps({**BAD, "counterfactual_answers": [""]}), "'counterfactual_answers' must be a list"),
     (json.dumps({**BAD, "answers": []}), "'answers' must be a non-empty list"),
     (json.dumps({k: v for k, v in BAD.items() if k != "question"}), "'question'"),
     (json.dumps({**BAD, "gold_passages": [3]}), "gold passage 0 must be a string"),

@@ -78,3 +78,28 @@ def test_groundedness_crosstab():
     rows = [{"verdict": "correct", "grounding": "grounded"}, {"verdict": "correct", "grounding": "grounded"},
             {"verdict": "hallucinated", "grounding": "noise"}, {"question": "no verdict"}]
     assert crosstab(rows) == {"correct": {"grounded": 2}, "hallucinated": {"noise": 1}}
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Christopher Marlowe wrote it.", True),
+    ("marlowe", True),
+    ("Marlowes play", False),      # whole words, as for correctness
+    ("Shakespeare", False),
+])
+def test_adopts_counterfactual(answer, expected):
+    assert m.adopts_counterfactual(answer, ["Marlowe", "Christopher Marlowe"]) is expected
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("There are factual errors in the provided documents.", True),   # RGB's own phrase
+    ("The passages contradict each other.", True),
+    ("That is incorrect: it was Shakespeare.", True),
+    ("The context is wrong; Shakespeare wrote it.", True),
+    ("This claim isn't true.", True),
+    ("The documents are inconsistent.", True),
+    ("Shakespeare wrote Hamlet.", False),
+    ("I cannot answer.", False),                                     # declining is not detecting
+    ("Errorless prose by Wrongfield", False),                         # whole words only
+])
+def test_detects_error(answer, expected):
+    assert m.detects_error(answer) is expected
