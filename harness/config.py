@@ -78,6 +78,8 @@ class RunConfig:
     tracking: Any = None
     train: Any = None  # fine-tune the reranker (with the peft method) before it reranks; see conf/train
     adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
+    # A suite (conf/suite/): run the system on each of its datasets, each an ordinary run (harness/runs/suite.py).
+    suite: Any = None
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
 

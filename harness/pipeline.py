@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 # Keys that change where or how a run is recorded, not what it computes.
 NOT_IDENTITY = {"experiment_name", "run_name", "results_dir", "cache_dir", "use_cache", "show_progress",
-                "tracking", "hydra", "plugins", "resume"}
+                "tracking", "hydra", "plugins", "resume", "suite"}
 
 
 @dataclass

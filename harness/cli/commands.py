@@ -26,6 +26,8 @@ def task(cfg) -> dict[str, float]:
     config = OmegaConf.to_container(cfg, resolve=True)
     hydra_cfg = HydraConfig.get()
     choices = dict(hydra_cfg.runtime.choices)
+    if config.get("suite"):
+        return suite_task(hydra_cfg, config, choices.get("suite"))
     config["resume"] = resume_enabled(config.get("resume"), hydra_cfg.mode == RunMode.MULTIRUN)
     try:
         check_run_config(config)
@@ -38,6 +40,39 @@ def task(cfg) -> dict[str, float]:
         sys.exit(2)
     print(format_result(config["dataset"]["id"], result, config["dataset"]["binary_relevance_level"]))
     return result.metrics
+
+
+def suite_task(hydra_cfg, config, choice: str | None) -> dict[str, float]:
+    """One job of ``harness run suite=NAME``: the system on each of the suite's datasets (harness/runs/suite.py)."""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from harness.runs import suite as suites
+
+    try:
+        suite = suites.parse(config["suite"], choice)
+        overrides = suites.system_overrides(OmegaConf.to_container(hydra_cfg.overrides.task))
+        search_path = suites.search_path_overrides(OmegaConf.to_container(hydra_cfg.overrides.hydra))
+        results = suites.run(suite, suites.members(suite, overrides, search_path))
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            _record_job(hydra_cfg, config, suites.job_record(results))
+    except HarnessError as exc:
+        logger.error("%s", exc)
+        print(f"harness: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    for label, result in results:
+        print(format_result(f"{result.info['dataset']} [{label}]", result,
+                            result_level(result)))
+    print(suites.summary(suite, results))
+    return {f"{label}/{name}": value for label, result in results for name, value in result.metrics.items()}
+
+
+def result_level(result) -> int:
+    """The binary relevance level a run was evaluated at, from its run folder's config."""
+    import yaml
+
+    config = yaml.safe_load((Path(result.run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    return int(config["dataset"]["binary_relevance_level"])
 
 
 def _record_job(hydra_cfg, config, result) -> None:
