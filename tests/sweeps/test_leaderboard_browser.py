@@ -110,3 +110,33 @@ def test_two_datasets_render_as_two_sorted_sections(browser, tmp_path):
     before = [r.text for r in sections[0].find_elements(By.CSS_SELECTOR, "tbody tr")]
     second[[h.text for h in second].index("system")].click()
     assert [r.text for r in sections[0].find_elements(By.CSS_SELECTOR, "tbody tr")] == before
+
+
+def test_suite_page_sorts_its_table_and_keeps_the_datasets_sections(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from harness.reports.leaderboard.suite import build_suite
+    from harness.reports.leaderboard.suite_render import page as suite_page
+    from reports.test_leaderboard_suite import DATASETS, entries
+
+    suite = build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=500)
+    path = tmp_path / "suite.html"
+    path.write_text(suite_page(suite), encoding="utf-8")
+    browser.get(path.as_uri())
+    table = browser.find_element(By.CSS_SELECTOR, "table.leaderboard.suite")
+    headers = table.find_elements(By.TAG_NAME, "th")
+    names = [h.text for h in headers]
+    assert names[2:5] == ["dl19", "dl20", "mine"] and "mean ndcg@10" in names
+
+    def systems():
+        return [r.find_elements(By.TAG_NAME, "td")[1].text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+    assert systems()[0] == "bm25 + overlap"
+    cell = table.find_element(By.CSS_SELECTOR, "tbody tr td:nth-child(3)").text
+    assert cell.endswith("†‡")  # the dataset's markers, in the rendered cell
+    headers[names.index("mean ndcg@10")].click()  # ascending: the best last
+    assert systems()[-1] == "bm25 + overlap"
+    headers[names.index("mean ndcg@10")].click()
+    assert systems()[0] == "bm25 + overlap"
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.board")
+    assert [s.find_element(By.TAG_NAME, "h2").text for s in sections] == list(DATASETS.values())

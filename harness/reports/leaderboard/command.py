@@ -19,6 +19,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     lb.add_argument("--experiment", action="append", default=[], help="MLflow experiment (repeatable; default all)")
     lb.add_argument("--dataset", default=None, help="keep runs on this dataset id; required with --run-file")
     lb.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="keep runs with this tag")
+    lb.add_argument("--suite", default=None, metavar="NAME",
+                    help="aggregate the suite NAME (conf/suite/NAME.yaml): a column per dataset, the mean, "
+                         "significance per dataset")
+    lb.add_argument("--suite-config-dir", action="append", default=[], metavar="DIR",
+                    help="a config folder holding suite/NAME.yaml (as hydra.searchpath for harness run; repeatable)")
     lb.add_argument("--run-file", action="append", default=[], metavar="PATH[=NAME]",
                     help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)")
     lb.add_argument("--metric", default="ndcg@10", help="rank by this metric (default ndcg@10)")
@@ -99,6 +104,8 @@ def run(args) -> int:
 
     if args.resamples < 1 or args.permutations < 1:
         raise ConfigError("leaderboard: --resamples and --permutations must be at least 1")
+    if args.suite:
+        return run_suite(args)
     boards = build_leaderboards(collect(args), args.metric, args.baseline, tests=args.test,
                                 correction=args.correction, alpha=args.alpha, n_permutations=args.permutations,
                                 resamples=args.resamples)
@@ -114,4 +121,41 @@ def run(args) -> int:
             for board in boards:
                 for note in notes(board):
                     print(f"  {board.dataset}: {note}" if len(boards) > 1 else f"  {note}")
+    return 0
+
+
+def suite_search_path(folders: list[str]) -> list[str]:
+    """``--suite-config-dir`` folders as the hydra.searchpath override ``harness run`` would be given."""
+    missing = [f for f in folders if not Path(f).is_dir()]
+    if missing:
+        raise ConfigError(f"leaderboard: --suite-config-dir {missing[0]} is not a folder")
+    return [f"hydra.searchpath=[{','.join('file://' + str(Path(f).resolve()) for f in folders)}]"] if folders else []
+
+
+def run_suite(args) -> int:
+    """``--suite NAME``: the suite's members' datasets from its config, their tracked runs, one aggregate board."""
+    from harness.reports.leaderboard.mlflow_source import from_mlflow
+    from harness.reports.leaderboard.suite import build_suite
+    from harness.reports.leaderboard.suite_render import page, write
+    from harness.runs import suite as suites
+
+    if args.run_file or args.dataset:
+        raise ConfigError("leaderboard: --suite takes its datasets from the suite; drop --run-file / --dataset")
+    search_path = suite_search_path(args.suite_config_dir)
+    suite = suites.load(args.suite, search_path)
+    datasets = suites.dataset_ids(suite, search_path)
+    uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
+    entries = [e for e in from_mlflow(uri, args.experiment, None, _tags(args.tag)) if e.dataset in datasets.values()]
+    add_judged(entries, args.data_root)
+    board = build_suite(suite.name, datasets, entries, args.metric, args.baseline, tests=args.test,
+                        correction=args.correction, alpha=args.alpha, n_permutations=args.permutations,
+                        resamples=args.resamples)
+    print(write(board, args.format))
+    for target in map(Path, args.output):
+        fmt = SUFFIXES.get(target.suffix.lower())
+        if fmt is None:
+            raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page(board) if fmt == "html" else write(board, fmt), encoding="utf-8")
+        print(f"wrote {target}")
     return 0
