@@ -120,3 +120,36 @@ def test_leaderboard_aggregates_the_suite_in_every_format(suite_store, monkeypat
         assert float(rows[name]["mean ndcg@10"]) == round(sum(means) / 3, 4)
     html = (out / "suite.html").read_text()
     assert html.count("<section class='board'") == 3 and "leaderboard suite" in html
+
+
+@pytest.mark.slow
+def test_real_dl19_dl20_and_a_tiny_trec_collection_give_the_suite_table(tmp_path, monkeypatch, capsys):
+    """The acceptance case on the real msmarco-passage-mini DL19 and DL20 beside a TREC-SGML collection."""
+    import os
+
+    from sweeps.conftest import run_harness
+    from tiny_data import REAL_DATA
+
+    if not (REAL_DATA / "msmarco-passage-mini" / "collection.tsv").exists():
+        pytest.skip(f"real data not found at {REAL_DATA}")
+    docs, topics, qrels = write_trec_collection(tmp_path / "mine")
+    (tmp_path / "conf" / "suite").mkdir(parents=True)
+    (tmp_path / "conf" / "suite" / "mix.yaml").write_text(
+        f"name: mix\nmembers:\n  dl19: dataset={DL19}\n  dl20: dataset={DL20}\n"
+        f"  trec: [dataset=files, dataset.docs={docs}, dataset.queries={topics}, dataset.qrels={qrels}]\n")
+    env = {**os.environ, "HARNESS_DATA_ROOT": str(REAL_DATA), "IR_DATASETS_HOME": str(tmp_path / "irds")}
+    run_harness(env, tmp_path / "results", "-m", "suite=mix", "retriever.k1=0.9,1.2", "experiment_name=mix",
+                f"hydra.searchpath=[file://{tmp_path / 'conf'}]", timeout=1200)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IR_DATASETS_HOME", env["IR_DATASETS_HOME"])
+    monkeypatch.setenv("HARNESS_DATA_ROOT", str(REAL_DATA))
+    assert main(["leaderboard", "--suite", "mix", "--suite-config-dir", str(tmp_path / "conf"), "--resamples", "1000",
+                 "-o", str(tmp_path / "mix.csv")]) == 0
+    assert "== suite mix: ndcg@10 on 3 datasets (dl19, dl20, trec) ==" in capsys.readouterr().out
+    rows = {r["system"]: r for r in csv.DictReader((tmp_path / "mix.csv").open(encoding="utf-8"))}
+    base = rows["bm25 [retriever.k1=0.9] (baseline)"]
+    # The subset-corpus BM25 figures of README.md / docs/leaderboard.md, now as suite cells.
+    assert (base["dl19"], base["dl20"]) == ("0.4573", "0.4647")
+    assert rows["bm25 [retriever.k1=1.2]"]["dl19"] == "0.4393"
+    # the cells are rounded to 4 places, the mean is of the unrounded figures
+    assert float(base["mean ndcg@10"]) == pytest.approx((0.4573 + 0.4647 + float(base["trec"])) / 3, abs=1e-4)

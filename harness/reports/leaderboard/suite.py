@@ -66,10 +66,11 @@ class SuiteBoard:
         return f"baseline: {self.baseline}, {self.baseline_reason}" if self.baseline else "baseline: none (one system)"
 
     def legend(self) -> str:
-        tests = next((b for b in self.boards.values() if b.baseline), None)
-        marks = tests.legend().split(":")[0] if tests else "no significance tests"
-        return (f"{marks}: p <= the dataset board's alpha against the baseline on that dataset's {self.metric} "
-                "(corrected over that dataset's comparisons); mean = unweighted mean over the "
+        tested = next((b for b in self.boards.values() if b.baseline), None)
+        marks = (f"{tested.legend().split(':')[0]}: p <= {tested.alpha} against the baseline on that dataset's "
+                 f"{self.metric} ({tested.correction} correction over that dataset's comparisons)"
+                 if tested else "no significance tests")
+        return (f"{marks}; mean = unweighted mean over the "
                 f"{len(self.datasets)} datasets (blank where a system lacks one); Δ mean = mean - the baseline's; "
                 "sig. +/- = datasets with a significant gain / loss under every test; "
                 + "; ".join(f"{label} = {dataset}" for label, dataset in self.datasets.items()))
@@ -151,7 +152,7 @@ def build_suite(name: str, datasets: Mapping[str, str], entries: list[Entry], me
         if group:
             suite.boards[label] = _dataset_board(group, metric, suite.baseline, datasets[label], **options)
             if suite.boards[label].baseline:
-                suite.boards[label].baseline_reason = f"the suite's baseline ({suite.baseline_reason})"
+                suite.boards[label].baseline_reason = f"the suite's baseline: {suite.baseline_reason}"
     return suite
 
 
