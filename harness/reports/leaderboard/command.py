@@ -26,6 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     help="a config folder holding suite/NAME.yaml (as hydra.searchpath for harness run; repeatable)")
     lb.add_argument("--run-file", action="append", default=[], metavar="PATH[=NAME]",
                     help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)")
+    lb.add_argument("--builds-on", action="append", default=[], metavar="NAME=ENTRY",
+                    help="the run file NAME reranks ENTRY's ranking (an entry's name or a unique part of it), "
+                         "for the default baseline rule (repeatable)")
     lb.add_argument("--metric", default="ndcg@10", help="rank by this metric (default ndcg@10)")
     lb.add_argument("--baseline", default=None,
                     help="entry to test against (default: the first stage the others build on, else the best)")
@@ -74,7 +77,7 @@ def add_judged(entries: list, data_root) -> None:
 
 def collect(args) -> list:
     from harness.reports.leaderboard.mlflow_source import from_mlflow
-    from harness.reports.leaderboard.run_files import binary_level, from_run_files
+    from harness.reports.leaderboard.run_files import binary_level, from_run_files, link_builds_on
 
     uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
     entries = []
@@ -90,6 +93,10 @@ def collect(args) -> list:
             level = entries[0].relevance_level
         entries += from_run_files(args.run_file, args.dataset, metrics,
                                   binary_level(args.dataset, level), args.data_root)
+    if args.builds_on:
+        if not args.run_file:
+            raise ConfigError("leaderboard: --builds-on links a --run-file to the stage it builds on; no run file given")
+        link_builds_on(entries, args.builds_on)
     return entries
 
 

@@ -54,3 +54,27 @@ def from_run_files(specs: list[str], dataset_id: str, metrics: list[str], level:
                              mean=result.mean, per_query=result.per_query, stage=run_file_key(str(path)),
                              judged=judged_share(top_documents(run), qrels)))
     return entries
+
+
+def link_builds_on(entries: list[Entry], specs: list[str]) -> None:
+    """``--builds-on NAME=ENTRY``: the run file NAME reranks (or generates from) ENTRY's ranking.
+
+    The run file's entry then builds on ENTRY's first stage instead of being a first stage itself, so
+    the default baseline rule ("the first stage the others build on") counts it. ENTRY is any entry's
+    exact name or the only name containing it, and must be a first stage (a retriever alone, a run file).
+    """
+    from harness.reports.leaderboard.baseline import named
+
+    for spec in specs:
+        name, sep, base = spec.partition("=")
+        if not sep or not name or not base:
+            raise ConfigError(f"leaderboard: --builds-on wants RUN_FILE_NAME=ENTRY, got {spec!r}")
+        files = [e for e in entries if e.source.startswith("run file:") and e.name == name]
+        if not files:
+            given = ", ".join(e.name for e in entries if e.source.startswith("run file:")) or "none"
+            raise ConfigError(f"leaderboard: --builds-on {spec!r}: no run file is named {name!r} (run files: {given})")
+        target = next(e for e in entries if e.name == named([e for e in entries if e is not files[0]], base))
+        if target.stage is None:
+            raise ConfigError(f"leaderboard: --builds-on {spec!r}: '{target.name}' is not a first stage "
+                              "(it builds on another); name the first stage itself")
+        files[0].stage, files[0].upstream = None, target.stage
