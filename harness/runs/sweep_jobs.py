@@ -109,10 +109,32 @@ def sweep_jobs(config: Any) -> list[Job]:
             except (HydraException, OmegaConfBaseException) as exc:
                 logger.debug("sweep guard: job #%d not checked (%s); it reports its own error", num, exc)
                 continue
+            if resolved.get("suite"):  # its members' runs: checked here, folders shared only by the same runs
+                check_suite_job(config, num, overrides, resolved)
+                continue
             found.append(job_of(num, overrides, resolved))
     finally:
         HydraConfig.instance().cfg = saved
     return found
+
+
+def check_suite_job(master: Any, num: int, overrides: Sequence[str], config: dict[str, Any]) -> None:
+    """A job of ``suite=NAME``: its suite and members compose, and no fixed run_name gives them one folder.
+
+    Two suite jobs may share a member run (``-m suite=dl,mix`` with DL19 in both): the same config, which
+    the later job finds finished and skips, so member folders are not checked for clashes.
+    """
+    from omegaconf import OmegaConf
+
+    from harness.runs import suite as suites
+
+    choice = next((o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+") == "suite"), None)
+    search_path = suites.search_path_overrides(OmegaConf.to_container(master.hydra.overrides.hydra))
+    try:
+        suite = suites.parse(config["suite"], choice)
+        suites.members(suite, suites.system_overrides(overrides), search_path)
+    except ConfigError as exc:
+        raise ConfigError(f"sweep job {describe(num, overrides)}: {exc}") from None
 
 
 def shared_folders(jobs: Sequence[Job]) -> list[tuple[Job, Job]]:

@@ -87,6 +87,13 @@ def test_a_dataset_choice_beside_a_suite_is_an_error(suite_store):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "the suite's members pick theirs" in done.stderr
     assert "Traceback" not in done.stderr
+    # A sweep of suites with one run_name is refused by the sweep guard, before its first job.
+    done = subprocess.run(harness_command(home / "results", "-m", "suite=mine", "retriever.k1=0.6,0.7",
+                                          "run_name=fixed", search), env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "sweep job #0" in done.stderr and "would give every member one run folder" in \
+        done.stderr
+    assert not (home / "results" / "default").exists()  # nothing ran
 
 
 def test_leaderboard_aggregates_the_suite_in_every_format(suite_store, monkeypatch, capsys):
