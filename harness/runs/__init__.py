@@ -1,1 +1,1 @@
-"""Run and experiment folders: safe paths, reading a run folder back, checking a sweep's jobs."""
+"""Run and experiment folders: safe paths, reading a run folder back, checking a sweep's jobs, suites."""

@@ -9,6 +9,8 @@
 - :mod:`.baseline` the baseline rule (named, else the first stage the others build on, else the best);
 - :mod:`.board` ranks entries into a table, one per dataset; :mod:`.render` writes it as text,
   Markdown, CSV or LaTeX; :mod:`.html` as a static page with sortable columns and plots;
+- :mod:`.suite` and :mod:`.suite_render`: ``--suite NAME``, a suite's systems with a column per dataset,
+  the mean and each dataset's markers, in every format;
 - :mod:`.compare` and :mod:`.compare_report`: ``harness compare A B``, two systems query by query.
 """
 
