@@ -215,7 +215,8 @@ def test_too_few_vectors_to_train_is_a_config_error(tiny_model, tmp_path):
         retriever.retrieve(Corpus(8), QUERIES)
 
 
-@pytest.mark.parametrize("executor", ["local", pytest.param("ray", marks=pytest.mark.slow)])
+@pytest.mark.slow  # worker processes import torch and load the model: about a minute each on 2 cores
+@pytest.mark.parametrize("executor", ["local", "ray"])
 def test_parallel_executors_give_the_serial_vectors(executor, tiny_model, tmp_path):
     corpus = Corpus(12)
     serial = build(fresh_context(tmp_path, "serial"), model=tiny_model, shard_size=3)
@@ -227,3 +228,23 @@ def test_parallel_executors_give_the_serial_vectors(executor, tiny_model, tmp_pa
     assert context.cache.stats["corpus-shards.miss"] == 4  # the workers' counts, handed back
     _, arrays = corpus_arrays(parallel, corpus)
     assert all(a.tobytes() == e.tobytes() for a, e in zip(arrays, expected))
+
+
+def test_an_approximate_index_recall_lands_in_run_info_json(tiny_root, tiny_model, tmp_path):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from harness.config import conf_dir, register_schema
+    from harness.pipeline import run_experiment
+
+    register_schema()
+    overrides = ["dataset=msmarco-passage-mini/trec-dl-2019", "retriever=dense", f"retriever.model={tiny_model}",
+                 "retriever.index=hnsw", "retriever.top_k=5", "retriever.recall_k=3", "retriever.shard_size=4",
+                 "tracking=none", f"results_dir={tmp_path / 'results'}", f"data_root={tiny_root}",
+                 "show_progress=false"]
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        config = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
+    result = run_experiment(config)
+    info = json.loads((result.run_dir / "run_info.json").read_text())
+    assert info["retrieval"]["index"] == "hnsw" and 0.0 < info["retrieval"]["recall@3"] <= 1.0
+    assert info["cache"]["corpus-shards.miss"] == 3  # 10 passages in shards of 4
