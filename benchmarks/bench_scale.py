@@ -251,6 +251,9 @@ def child(args) -> None:
 
 
 def run_child(kind: str, size: int, corpus: Path, work: Path) -> dict:
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # an empty cache: every stage computed, none read back
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", kind, "--size", str(size), "--corpus", str(corpus),
                            "--work", str(work), "--threads", str(THREADS)], capture_output=True, text=True)
