@@ -97,7 +97,8 @@ def _ray(task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, work
         logger.info("executor=ray: %s", f"connecting to {address}" if address else
                     f"starting a local Ray cluster on 127.0.0.1 with {workers} CPUs")
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, _node_ip_address=None if address else "127.0.0.1")
+                 log_to_driver=False, logging_level=logging.WARNING,
+                 _node_ip_address=None if address else "127.0.0.1")
     try:
         threads = threads_per_worker(workers)
         actor = ray.remote(num_cpus=1)(_RayWorker)
