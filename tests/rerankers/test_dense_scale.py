@@ -248,3 +248,14 @@ def test_an_approximate_index_recall_lands_in_run_info_json(tiny_root, tiny_mode
     info = json.loads((result.run_dir / "run_info.json").read_text())
     assert info["retrieval"]["index"] == "hnsw" and 0.0 < info["retrieval"]["recall@3"] <= 1.0
     assert info["cache"]["corpus-shards.miss"] == 3  # 10 passages in shards of 4
+
+
+def test_the_faiss_flat_index_finds_what_exact_search_finds(tiny_model, tmp_path):
+    corpus = Corpus(40)
+    context = fresh_context(tmp_path, "f")
+    exact = build(context, model=tiny_model, shard_size=16, top_k=10).retrieve(corpus, QUERIES)
+    flat = build(context, model=tiny_model, shard_size=16, top_k=10, index="faiss").retrieve(corpus, QUERIES)
+    assert context.cache.stats["corpus-shards.hit"] == 3  # the second search read the first one's vectors
+    for qid, docs in exact.items():
+        assert set(flat[qid]) == set(docs)
+        assert [flat[qid][d] for d in docs] == pytest.approx(list(docs.values()), abs=1e-5)
