@@ -193,6 +193,7 @@ def _execute(config, registry, context, retriever, reranker, where: tuple[str, P
         raise DataError(f"dataset '{ds['id']}': no query to run: none of its {len(qrels)} judged queries "
                         f"({some_ids(qrels)}) is among its queries (see: harness datasets check dataset=...)")
     run, key = stages.first_stage(retriever, dataset, queries)
+    retrieval = retriever.run_info(dataset, queries) if hasattr(retriever, "run_info") else None  # e.g. recall@k
     if reranker:
         run, key = stages.second_stage(reranker, dataset, queries, run, upstream=key)
     if ds["query_limit"]:
@@ -211,7 +212,7 @@ def _execute(config, registry, context, retriever, reranker, where: tuple[str, P
         train_stage.copy_adapter(trained, run_dir)
     info = {"run_name": run_name, "dataset": ds["id"], "data_root": context.data_root, "corpus_label": label,
             "queries": len(queries), "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
-            "cache": dict(context.cache.stats), "tags": tags,
+            "cache": dict(context.cache.stats), "tags": tags, "retrieval": retrieval,
             "training": {k: training[k] for k in ("losses", "validation")} if training else None}
     if rag:
         info["rag"] = rag.info

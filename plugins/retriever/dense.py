@@ -1,26 +1,41 @@
-"""``retriever=dense``: the bi-encoder as a first stage, exact search over the whole corpus.
+"""``retriever=dense``: the bi-encoder as a first stage over the whole corpus, at any corpus size.
 
-Passage vectors are encoded once per encoder and corpus and cached on disk;
-search is an exact matrix product in query chunks (31k x 384 floats take
-50 MB). ``index: faiss`` uses a FAISS flat index instead (same results; it
-pays off with the full 8.8M collection), if ``faiss-cpu`` is installed.
+The corpus streams from ``docs_iter`` in shards of ``shard_size`` documents,
+each encoded into its own cache entry (``harness.scale.shards``): a killed run
+resumes at the first missing shard, and only one shard's texts are in memory.
+The shards run serially, on ``workers`` local processes (``executor=local``)
+or on a local Ray cluster (``executor=ray``), with identical vectors.
+Vectors stay on disk, memory-mapped; ``index=exact`` searches them in
+bounded-memory blocks (ties: earlier document first). ``faiss`` is FAISS's
+flat index (exact too); ``ivf_flat``, ``ivf_pq`` and ``hnsw`` are approximate,
+their trained index a cached stage, and their recall@``recall_k`` against
+exact search on the run's queries goes into the run's info.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from harness.cache import stable_hash
 from harness.components import Retriever, Run, option
-from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
 from harness.models.functional import POOLINGS, SIMILARITIES
 from harness.models.rerank import query_texts
-from harness.models.store import cached_encodings
+from harness.scale import faiss_index
+from harness.scale.executors import EXECUTORS, run_ordered
+from harness.scale.shards import encode_task, shard_keys, stream_shards
+from harness.scale.vectors import ShardedVectors, exact_search
 
 logger = logging.getLogger(__name__)
+
+INDEXES = ("exact", "faiss", "ivf_flat", "ivf_pq", "hnsw")
+# Options that change how the work is spread or measured, never the run: left out of the stage's key.
+NOT_IN_KEY = ("executor", "workers", "recall_k")
 
 
 @dataclass
@@ -30,11 +45,27 @@ class DenseConfig(NeuralConfig):
     similarity: str = option("cosine", "vector similarity", choices=SIMILARITIES)
     query_max_length: int = option(64, "query tokens kept", ge=MIN_TEXT_TOKENS)
     passage_max_length: int = option(256, "passage tokens kept", ge=MIN_TEXT_TOKENS)
-    index: str = option("exact", "exact: torch matrix product; faiss: needs faiss-cpu", choices=("exact", "faiss"))
+    index: str = option("exact", "exact: blocked search over the vectors on disk; faiss: FAISS flat (exact); "
+                        "ivf_flat, ivf_pq, hnsw: approximate FAISS indexes (need faiss-cpu)", choices=INDEXES)
+    shard_size: int = option(50000, "documents per encoding shard, each its own cache entry", ge=1)
+    search_block: int = option(65536, "passages scored at once by exact search (bounds its memory)", ge=1)
+    nlist: int = option(1024, "ivf_*: clusters (k-means on train_size sampled vectors)", ge=1)
+    nprobe: int = option(64, "ivf_*: clusters searched per query", ge=1)
+    pq_m: int = option(48, "ivf_pq: sub-quantizers (must divide the vector dimension)", ge=1)
+    pq_nbits: int = option(8, "ivf_pq: bits per sub-quantizer code", ge=1, le=16)
+    hnsw_m: int = option(32, "hnsw: neighbours per node", ge=2)
+    ef_construction: int = option(200, "hnsw: candidate list size while building", ge=1)
+    ef_search: int = option(256, "hnsw: candidate list size while searching (at least top_k)", ge=1)
+    train_size: int = option(100000, "ivf_*: vectors sampled (seeded) to train the index", ge=1)
+    recall_k: int = option(100, "approximate indexes: recall@k against exact search, in the run's info", ge=1)
+    executor: str = option("serial", "where encoding shards run: serial, local (processes), ray (local cluster)",
+                           choices=EXECUTORS)
+    workers: int = option(1, "executor=local|ray: parallel workers (torch threads split among them)", ge=1)
 
 
 class DenseRetriever(NeuralComponent, Retriever):
     Config = DenseConfig
+    _index_info: Any = None
 
     def build_scorer(self, **common: Any) -> Any:
         from harness.models.bi_encoder import BiEncoder
@@ -43,46 +74,102 @@ class DenseRetriever(NeuralComponent, Retriever):
         return BiEncoder(pooling=c.pooling, similarity=c.similarity, query_max_length=c.query_max_length,
                          passage_max_length=c.passage_max_length, **common)
 
-    def corpus_vectors(self, dataset: Any) -> tuple[list[str], Any]:
-        doc_ids, texts = [], []
-        for doc in dataset.docs_iter():
-            doc_ids.append(doc.doc_id)
-            texts.append(doc.default_text())
-        encode = lambda ids: {"vectors": self.scorer.encode(texts, desc="corpus")}
-        return doc_ids, cached_encodings(self.context, self.encoder_identity(), doc_ids, texts, encode)["vectors"]
+    def cache_payload(self) -> Mapping[str, Any]:
+        return {k: v for k, v in super().cache_payload().items() if k not in NOT_IN_KEY}
+
+    def corpus_vectors(self, dataset: Any) -> ShardedVectors:
+        """The corpus's vectors, shard by shard: read from the cache, the missing shards encoded."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        n, shards = stream_shards(dataset, c.shard_size, self.encoder_identity())
+        executor, state = self._executor()
+        folders, counts = [], 0
+        with tqdm(total=n, desc="corpus shards", unit="shard", disable=not self.context.show_progress,
+                  leave=False) as bar:
+            for folder, stats in run_ordered(encode_task, shards, state, executor, c.workers):
+                folders.append(folder)
+                if executor != "serial":  # a worker's cache counted them in its own process
+                    self.context.cache.stats.update(stats)
+                bar.update(1)
+                counts += stats.get("corpus-shards.miss", 0)
+                bar.set_postfix(encoded=counts)
+        return ShardedVectors(folders)
+
+    def _executor(self) -> tuple[str, Any]:
+        c = self.config
+        if c.executor == "serial" or c.workers == 1:
+            return "serial", self
+        if getattr(self, "training_key", None):
+            logger.warning("retriever=dense: executor=%s encodes with the weights from disk, and this encoder "
+                           "was trained in this process: encoding its shards serially", c.executor)
+            return "serial", self
+        state = copy.copy(self)
+        state._scorer = None  # each worker loads the weights itself
+        state.context = copy.copy(self.context)
+        state.context.show_progress = False
+        return c.executor, state
 
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
-        doc_ids, vectors = self.corpus_vectors(dataset)
+        vectors = self.corpus_vectors(dataset)
         texts = query_texts(queries)
         qids = list(texts)
         q = self.scorer.encode([texts[x] for x in qids], query=True, desc="queries")
-        k = min(self.config.top_k, len(doc_ids))
-        search = self._faiss if self.config.index == "faiss" else self._exact
-        scores, indices = search(q, vectors, k)
-        return {qid: {doc_ids[i]: float(s) for s, i in zip(srow, irow)}
-                for qid, srow, irow in zip(qids, scores.tolist(), indices.tolist())}
+        k = min(self.config.top_k, len(vectors))
+        if k == 0:
+            return {qid: {} for qid in qids}
+        scores, positions = self.search(q, vectors, k)
+        doc_ids = vectors.doc_ids()
+        return {qid: {doc_ids[p]: float(s) for s, p in zip(srow, prow) if p >= 0}
+                for qid, srow, prow in zip(qids, scores.tolist(), positions.tolist())}
 
-    def _exact(self, q: Any, vectors: Any, k: int, chunk: int = 256) -> tuple[Any, Any]:
-        import torch
+    def search(self, q: Any, vectors: ShardedVectors, k: int) -> tuple[Any, Any]:
+        """``(scores, positions)`` of the best ``k`` passages per query, by the configured index."""
+        c = self.config
+        if c.index == "exact":
+            return self._exact(q, vectors, k)
+        kind = "flat" if c.index == "faiss" else c.index
+        normalize = c.similarity == "cosine"
+        params = {f: getattr(c, f) for f in ("nlist", "nprobe", "pq_m", "pq_nbits", "hnsw_m", "ef_construction",
+                                              "ef_search", "train_size")}
+        params["nlist"] = min(c.nlist, len(vectors))
+        index = faiss_index.cached_index(self.context.cache, vectors, kind, params,
+                                         shard_keys(str(f) for f in vectors.folders), normalize, self.context.seed,
+                                         c.search_block)
+        started = time.perf_counter()
+        scores, positions = faiss_index.search(index, q.numpy(), k, params, normalize)
+        seconds = time.perf_counter() - started
+        if kind != "flat":
+            self._index_info = self._recall(q, vectors, positions, k, seconds)
+        return scores, positions
 
-        parts = [torch.topk(self.scorer.score_matrix(q[i:i + chunk], vectors), k, dim=1)
-                 for i in range(0, len(q), chunk)]
-        return torch.cat([p.values for p in parts]), torch.cat([p.indices for p in parts])
+    def _exact(self, q: Any, vectors: ShardedVectors, k: int) -> tuple[Any, Any]:
+        return exact_search(q, vectors, k, self.scorer.score_matrix, block_rows=self.config.search_block)
 
-    def _faiss(self, q: Any, vectors: Any, k: int) -> tuple[Any, Any]:
-        try:
-            import faiss
-        except ImportError:
-            raise ConfigError("retriever=dense: index=faiss needs the package faiss-cpu "
-                              "(pip install faiss-cpu), or use index=exact") from None
-        import torch.nn.functional as F
+    def _recall(self, q: Any, vectors: ShardedVectors, positions: Any, k: int, seconds: float) -> dict[str, Any]:
+        rk = min(self.config.recall_k, k)
+        started = time.perf_counter()
+        _, exact = self._exact(q, vectors, rk)
+        recall = faiss_index.recall_at(positions, exact, rk)
+        logger.info("retriever=dense: index=%s recall@%d %.4f against exact search", self.config.index, rk, recall)
+        return {"index": self.config.index, f"recall@{rk}": round(recall, 6), "queries": len(q),
+                "search_seconds": round(seconds, 4), "exact_seconds": round(time.perf_counter() - started, 4)}
 
-        if self.config.similarity == "cosine":
-            q, vectors = F.normalize(q, dim=-1), F.normalize(vectors, dim=-1)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors.numpy())
-        scores, indices = index.search(q.numpy(), k)
-        return scores, indices
+    def run_info(self, dataset: Any, queries: Sequence[Any]) -> dict[str, Any] | None:
+        """For the run's info: an approximate index's recall against exact search (cached with the stage)."""
+        from harness.stages import stage_payload
+
+        if self.config.index in ("exact", "faiss"):
+            return None
+        key = {"retrieve": stable_hash(stage_payload(self, dataset, queries, upstream="")),
+               "recall_k": self.config.recall_k}
+
+        def measure() -> dict[str, Any]:
+            if self._index_info is None:  # the run came from the cache: measure it anew, once
+                self.retrieve(dataset, queries)
+            return self._index_info
+
+        return self.context.cache.json("index-recall", key, measure)
 
 
 @hookimpl

@@ -61,7 +61,7 @@ def test_dense_retriever_finds_the_passage_itself(tiny, tiny_model, context, dat
     assert all(len(docs) == 3 for docs in run.values())
     assert all(max(docs, key=docs.get) == qid for qid, docs in run.items())  # cosine 1 with itself
     retriever.retrieve(dataset, queries)
-    assert context.cache.stats["encodings.hit"] == 1
+    assert context.cache.stats["corpus-shards.hit"] == 1
 
 
 def test_missing_passages_are_named(tiny, tiny_model, context, dataset):
@@ -110,7 +110,7 @@ def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, con
 
 
 @pytest.mark.parametrize("name,kind,key,value", [("bi_encoder", "reranker", "pooling", "sum"),
-                                                 ("dense", "retriever", "index", "hnsw"),
+                                                 ("dense", "retriever", "index", "annoy"),
                                                  ("cross_encoder", "reranker", "dtype", "int8")])
 def test_bad_choices_fail_when_built(name, kind, key, value, context):
     from harness.errors import ConfigError
@@ -125,11 +125,11 @@ def test_encodings_are_keyed_by_content_not_dataset_id(tiny, tiny_model, context
     build(context, "retriever", "dense", model=tiny_model).retrieve(dataset, tiny.queries)
     other_subset = replace(context, dataset_id="tiny/other-queries")
     build(other_subset, "retriever", "dense", model=tiny_model).retrieve(dataset, tiny.queries)
-    assert context.cache.stats["encodings.hit"] == 1
+    assert context.cache.stats["corpus-shards.hit"] == 1
     edited = type(dataset)()
     edited.docs_iter = lambda: iter(d._replace(text=d.text + "!") for d in dataset.docs_iter())
     build(context, "retriever", "dense", model=tiny_model).retrieve(edited, tiny.queries)
-    assert context.cache.stats["encodings.miss"] == 2  # an edited passage is encoded anew
+    assert context.cache.stats["corpus-shards.miss"] == 2  # an edited passage is encoded anew
 
 
 @pytest.mark.parametrize("name", ["bi_encoder", "late_interaction"])
