@@ -93,6 +93,7 @@ def test_each_subcommand_help_starts_with_its_own_usage(command, capsys):
     assert "harness plot-sweep --experiment" not in out or command == "plot-sweep"  # not the global list
 
 
+@pytest.mark.slow
 def test_run_help_and_a_misspelled_option_end_to_end():
     run = [sys.executable, "-m", "harness.cli", "run"]
     shown = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=120)

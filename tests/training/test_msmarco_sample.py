@@ -271,6 +271,7 @@ def harness(*args, cwd, ok=True):
     return out
 
 
+@pytest.mark.slow
 def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
     """Mine over the file + the (tiny) mini collection, train, rerank DL20, then hit the cache."""
     data = write(tmp_path / "train.jsonl")
@@ -293,6 +294,7 @@ def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
     assert "adapter.hit=1" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_bad_file_is_a_clear_cli_error(tiny_root, tiny_model, tmp_path):
     data = write(tmp_path / "train.jsonl", ROWS[:2], '{"query": "q"}\n')
     out = harness("retriever=run", "reranker=cross_encoder", f"reranker.model={tiny_model}", "peft=lora",
