@@ -116,17 +116,28 @@ def _check_group_key(repo: Any, override: Any, group: str, key: str) -> None:
 
 
 def _group_keys(repo: Any, group: str) -> set[str]:
-    """The keys any option of the group sets (and, for ``dataset``, every key of its schema)."""
+    """The keys any option of the group, or any experiment file, sets (for ``dataset``, its schema's too)."""
     from harness.config import DatasetConfig, FilesDatasetConfig
 
     keys = {"name"}
     for option in group_options(repo, group):
-        loaded = repo.load_config(f"{group}/{option}")
-        if loaded is not None and loaded.config is not None:
-            keys |= {str(k) for k in loaded.config.keys()}
+        keys |= _keys(repo, f"{group}/{option}")
+    for experiment in group_options(repo, "experiment"):  # @package _global_: may set a group's keys
+        keys |= _keys(repo, f"experiment/{experiment}", group)
     if group == "dataset":
         keys |= {f.name for cls in (DatasetConfig, FilesDatasetConfig) for f in dataclasses.fields(cls)}
     return keys
+
+
+def _keys(repo: Any, config_path: str, under: str | None = None) -> set[str]:
+    """The keys a config file sets (at its top, or in its mapping ``under``)."""
+    from omegaconf import DictConfig
+
+    loaded = repo.load_config(config_path)
+    config = loaded.config if loaded is not None else None
+    if isinstance(config, DictConfig) and under is not None:
+        config = config.get(under)
+    return {str(k) for k in config.keys()} if isinstance(config, DictConfig) else set()
 
 
 def _values(override: Any) -> list[Any]:
