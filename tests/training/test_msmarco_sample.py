@@ -162,6 +162,7 @@ def _cross_encoder(tiny_model, tmp_path, peft="none"):
     return reranker.scorer
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 @pytest.mark.parametrize("loss,pairwise", [("listwise", "ranknet"), ("pairwise", "ranknet"),
                                            ("pairwise", "margin")])
 def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise):
@@ -189,6 +190,7 @@ def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise
     assert current() < 0.7 * before
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_model, tmp_path, monkeypatch):
     import torch
 
