@@ -76,7 +76,7 @@ class RunConfig:
     generator: Any = None
     noise: Any = None
     tracking: Any = None
-    train: Any = None  # fine-tune the reranker (with the peft method) before it reranks; see conf/train
+    train: Any = None  # fine-tune the reranker, or the generator (train.part), with the peft method first; conf/train
     adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
