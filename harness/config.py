@@ -76,7 +76,7 @@ class RunConfig:
     generator: Any = None
     noise: Any = None
     tracking: Any = None
-    train: Any = None  # fine-tune the reranker (with the peft method) before it reranks; see conf/train
+    train: Any = None  # fine-tune the reranker, or the generator (train.part), with the peft method first; conf/train
     adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
     # A suite (conf/suite/): run the system on each of its datasets, each an ordinary run (harness/runs/suite.py).
     suite: Any = None

@@ -17,7 +17,7 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from harness.components import Qrels, Run
 from harness.errors import ConfigError, DataError
@@ -41,7 +41,7 @@ def ranx_name(metric: str, binary_relevance_level: int) -> str:
 
 
 def evaluate(qrels: Qrels, run: Run, metrics: list[str], binary_relevance_level: int = 1,
-             custom: Mapping[str, object] | None = None) -> Evaluation:
+             custom: Mapping[str, Any] | None = None) -> Evaluation:
     """Mean and per-query values of ``metrics``; ``custom`` maps extra names to Metric components."""
     if not qrels:
         raise ConfigError("cannot evaluate: the qrels are empty")

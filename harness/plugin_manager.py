@@ -9,7 +9,7 @@ import logging
 import os
 import reprlib
 from importlib.metadata import entry_points
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import pluggy
 
@@ -25,19 +25,27 @@ def blocked_from_env() -> list[str]:
     return [name.strip() for name in os.environ.get("HARNESS_BLOCK_PLUGINS", "").split(",") if name.strip()]
 
 
+class HarnessPluginManager(pluggy.PluginManager):
+    """pluggy's manager with what the harness records about each plugin while loading them."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.harness_failed: dict[str, str] = {}  # plugin name -> error text
+        self.harness_dists: dict[str, str] = {}  # plugin name -> "distribution version" (for `harness plugins list`)
+        self.harness_skipped: list[str] = []  # messages about plugins skipped for a name already taken
+        self.harness_tracing = False
+
+
 def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = True,
-                       extra_plugins: Iterable[object] = ()) -> pluggy.PluginManager:
+                       extra_plugins: Iterable[object] = ()) -> HarnessPluginManager:
     """Build a plugin manager: hookspecs, installed plugins, then built-ins.
 
     A plugin that fails to import is reported (named, with its error) and
     skipped while the rest still load; ``pm.harness_failed`` keeps the list.
     A hook implementation whose name matches no hook is an error.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = HarnessPluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.harness_failed = {}  # plugin name -> error text
-    pm.harness_dists = {}  # plugin name -> "distribution version" (for `harness plugins list`)
-    pm.harness_skipped = []  # messages about plugins skipped for a name already taken
     for name in [*blocked, *blocked_from_env()]:
         for each in (name, *LEGACY_NAMES.get(name, ())):  # an earlier built-in's name blocks its modules
             pm.set_blocked(each)
@@ -47,7 +55,9 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     for name, module in BUILTIN_PLUGINS.items():
         _register(pm, name, lambda module=module: importlib.import_module(module), module, _harness_dist())
     for plugin in extra_plugins:
-        pm.harness_dists[pm.register(plugin)] = "(registered from code)"
+        registered = pm.register(plugin)
+        if registered is not None:  # None: blocked
+            pm.harness_dists[registered] = "(registered from code)"
     _check_pending(pm)
     pm.harness_tracing = bool(os.environ.get("HARNESS_TRACE_HOOKS"))
     if pm.harness_tracing:
@@ -57,7 +67,7 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
 
 
 def call_each(pm: pluggy.PluginManager, hook_name: str, faults: dict[str, list[str]] | None = None,
-              **kwargs) -> list[tuple[str, object]]:
+              **kwargs) -> list[tuple[str, Any]]:
     """(plugin name, result) of each implementation of a hook, called one by one.
 
     Every call goes through here rather than ``pm.hook``, so that a plugin whose
@@ -65,6 +75,7 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, faults: dict[str, list[s
     its distribution: a PluginError, or with ``faults`` given, a message filed
     under the plugin's name while the other plugins' results still come back
     (for ``harness plugins list``). Traced like ``pm.hook`` calls when tracing is on.
+    The results are typed ``Any``: their shape is checked here, at run time, by the hookspec's promise.
     """
     results = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
@@ -132,7 +143,7 @@ def _harness_dist() -> str:
         return "ir-rag-harness (source tree)"
 
 
-def _register(pm: pluggy.PluginManager, name: str, load, where: str, dist: str) -> None:
+def _register(pm: HarnessPluginManager, name: str, load, where: str, dist: str) -> None:
     if pm.is_blocked(name):
         return
     if name in pm.harness_dists:  # two distributions (or one and a built-in) claim one plugin name
@@ -152,7 +163,7 @@ def _register(pm: pluggy.PluginManager, name: str, load, where: str, dist: str) 
     pm.register(plugin, name=name)
 
 
-def _check_pending(pm: pluggy.PluginManager) -> None:
+def _check_pending(pm: HarnessPluginManager) -> None:
     known = [name for name in dir(hookspecs) if name.startswith("harness_")]
     for hook_name in dir(pm.hook):
         if hook_name.startswith("_"):

@@ -24,6 +24,7 @@ def test_the_version_is_the_installed_distributions():
     assert harness.__version__ == metadata.version("ir-rag-harness")
 
 
+@pytest.mark.slow
 def test_importing_the_package_loads_no_heavy_library():
     code = ("import sys, harness; harness.hookimpl; "
             "print(sorted(m for m in ('torch', 'ranx', 'mlflow', 'ir_datasets') if m in sys.modules))")

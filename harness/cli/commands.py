@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 from harness.errors import HarnessError
 
@@ -23,7 +24,7 @@ def task(cfg) -> dict[str, float]:
     from harness.pipeline import run_experiment
     from harness.resume import resume_enabled
 
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
     hydra_cfg = HydraConfig.get()
     choices = dict(hydra_cfg.runtime.choices)
     if config.get("suite"):
@@ -161,7 +162,7 @@ def list_plugins(verbose: bool = False) -> int:
     Returns 1 when a plugin failed to import or has a faulty hook (so that a
     script or CI job can check an environment), else 0.
     """
-    from harness.components import KINDS
+    from harness.components import KINDS, Component
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 
@@ -173,7 +174,8 @@ def list_plugins(verbose: bool = False) -> int:
         for entry in registry.entries(kind):
             owners.setdefault(entry.plugin, []).append(f"{kind}:{entry.name}")
             if verbose:
-                owners[entry.plugin].extend(_options(entry.cls.Config))
+                component: type[Component] = entry.cls
+                owners[entry.plugin].extend(_options(component.Config))
     for plugin, item in _datasets_and_configs(pm, faults):
         owners.setdefault(plugin, []).append(item)
     for name, _plugin in sorted(pm.list_name_plugin()):
@@ -270,13 +272,15 @@ def noise_curve(args) -> int:
 def _log_summary(folder: Path, out_dir: Path) -> str:
     """Log the summary files as artifacts of a 'noise-curve' run in the sweep's MLflow experiment."""
     from harness.cache import StageCache
-    from harness.components import Context
+    from harness.components import Context, Tracker
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
 
     results_dir = folder.resolve().parent  # results/<experiment>: the store lives in results/
     context = Context(cache=StageCache(results_dir / "cache"), results_dir=results_dir)
     tracker = ComponentRegistry(get_plugin_manager()).create("tracking", {"name": "mlflow"}, context)
+    if not isinstance(tracker, Tracker):
+        raise HarnessError(f"tracking 'mlflow' is a {type(tracker).__name__}, not a harness.components.Tracker")
     run = tracker.start(folder.name, "noise-curve", {"folder": str(folder)}, {"harness.kind": "noise-curve"})
     run.log_artifacts(out_dir)
     run.finish("FINISHED")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
 
 from harness.data import datasets
 from harness.data.dataset_check import Names, Report, cross_check, format_report
 from harness.errors import ConfigError, HarnessError
 from harness.data.relevance import convention
+
+_T = TypeVar("_T")
 
 
 def check(overrides: list[str]) -> int:
@@ -47,23 +49,28 @@ def compose_dataset(overrides: list[str]) -> tuple[dict[str, Any], str | None]:
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name="config", overrides=[*overrides, *search_path])
-        return OmegaConf.to_container(cfg.dataset, resolve=True), cfg.data_root
+        return cast("dict[str, Any]", OmegaConf.to_container(cfg.dataset, resolve=True)), cfg.data_root
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"datasets check {' '.join(overrides)}: {exc}") from None
 
 
 def inspect(dataset: Any, dataset_id: str) -> Report:
     """Counts and problems of every part; a part that cannot be read is an error, and no cross-check is made."""
-    parts, failed = {}, []
-    for part, read in (("docs", _doc_ids), ("queries", _query_ids), ("qrels", _qrels)):
+    failed: list[str] = []
+
+    def read(reader: Callable[[Any, str], _T]) -> _T | None:
         try:
-            parts[part] = read(dataset, dataset_id)
+            return reader(dataset, dataset_id)
         except HarnessError as exc:
             failed.append(str(exc))
-    if failed:
-        counts = {f"{part} read": len(value[0] if part == "docs" else value) for part, value in parts.items()}
+            return None
+
+    docs, query_ids, qrels = read(_doc_ids), read(_query_ids), read(_qrels)
+    if docs is None or query_ids is None or qrels is None:
+        counts = {f"{part} read": len(value) for part, value in
+                  (("docs", docs[0] if docs else None), ("queries", query_ids), ("qrels", qrels)) if value is not None}
         return Report(counts=counts, errors=failed)
-    (doc_ids, duplicates), query_ids, qrels = parts["docs"], parts["queries"], parts["qrels"]
+    doc_ids, duplicates = docs
     return cross_check(doc_ids, query_ids, qrels, _names(dataset, dataset_id), duplicate_docs=duplicates)
 
 
@@ -80,7 +87,7 @@ def _query_ids(dataset: Any, dataset_id: str) -> list[str]:
 
 def _qrels(dataset: Any, dataset_id: str) -> dict[str, dict[str, int]]:
     handler = dataset.qrels_handler() if dataset.has_qrels() else None
-    if hasattr(handler, "unchecked_table"):  # dataset=files: its own load-time check is what is reported here
+    if handler is not None and hasattr(handler, "unchecked_table"):  # dataset=files: its own load-time check
         return handler.unchecked_table()
     return datasets.qrels(dataset, dataset_id)
 

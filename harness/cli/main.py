@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Benchmark harness for neural IR and RAG.")
-    sub = parser.add_subparsers(dest="command",
+    # prog: each subcommand's --help starts with its own usage ("usage: harness evaluate ..."), not the global one.
+    sub = parser.add_subparsers(dest="command", prog="harness",
                                 metavar="{run,evaluate,datasets,plugins,leaderboard,compare,noise-curve,plot-sweep}")
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
@@ -144,13 +145,17 @@ def _run(overrides: list[str]) -> int:
     from harness.errors import HarnessError
 
     register_schema()
+    from harness.cli.overrides import check_overrides, split_flags
+
+    flags, overrides = split_flags(overrides)
     try:  # the plugins are loaded here first: a faulty one must be an error, not a traceback
         search_path = extra_search_path(overrides)
+        check_overrides([*overrides, *search_path], conf_dir())  # a near miss gets a "did you mean"
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
-    # The plugins' search path goes last: before a flag like -m, argparse would reject the overrides after it.
-    sys.argv = ["harness run", *overrides, *search_path]
+    # Flags first, then every override in one run: argparse rejects overrides split by a flag (-m, --cfg job).
+    sys.argv = ["harness run", *flags, *overrides, *search_path]
     hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(task)()
     return 0
 

@@ -114,7 +114,8 @@ def _record(number: int, line: str, path: Path) -> tuple[str | None, str, list[s
 def read(path: Path | str) -> Sample:
     """The file's queries and passages, texts repaired; a bad line is a :class:`FormatError`."""
     path = Path(path)
-    rows, seen = [], {}
+    rows = []
+    seen: dict[str, int] = {}  # query id -> its line
     for number, line in numbered_lines(path):
         if not line.strip():
             raise FormatError(path, number, "empty line")

@@ -124,9 +124,11 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     """A JSON object whose keys are unique (json.loads would keep the last of two silently)."""
     found = dict(pairs)
     if len(found) != len(pairs):
-        seen = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return found
 
 

@@ -8,7 +8,7 @@ passages) to be held in memory, so the docstore is a dict.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ir_datasets.formats import BaseDocs, BaseQrels, BaseQueries, GenericDoc, TrecQrel
 from ir_datasets.indices import Docstore
@@ -27,7 +27,9 @@ class _Loaded:
     """
 
     def __init__(self, load: Callable[[], QACollection], files: Iterable[Path] = ()):
-        self._load, self._value, self._parsed = load, None, None
+        self._load = load
+        self._value: QACollection | None = None
+        self._parsed: tuple[Any, ...] | None = None
         self.harness_data_files = tuple(Path(f) for f in files)
 
     def __call__(self) -> QACollection:

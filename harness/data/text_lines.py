@@ -64,7 +64,7 @@ class CheckedUtf8(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         if not self._pending:
             line = self._handle.readline()
             if not line:

@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable, Iterator, NamedTuple
+from typing import IO, Iterable, Iterator, Mapping, NamedTuple
 
 from harness.errors import DataError, FormatError
 from harness.ranking import ranked
@@ -56,7 +56,8 @@ class _Pairs:
     """The line of each (query, document) pair seen so far: a second one is refused, naming both."""
 
     def __init__(self, path: Path, what: str):
-        self.path, self.what, self.lines = path, what, {}
+        self.path, self.what = path, what
+        self.lines: dict[str, dict[str, int]] = {}
 
     def add(self, qid: str, did: str, number: int, line: str) -> None:
         first = self.lines.setdefault(qid, {}).setdefault(did, number)
@@ -142,7 +143,7 @@ def read_run(path: Path) -> Run:
     return run
 
 
-def format_run(run: Run, tag: str) -> Iterable[str]:
+def format_run(run: Mapping[str, Mapping[str, float]], tag: str) -> Iterable[str]:
     """TREC lines, queries sorted, documents in the one ranking order, scores in full precision."""
     _check_token(tag, "run tag")
     for qid in sorted(run):
@@ -162,7 +163,7 @@ def _check_token(text: str, what: str) -> None:
                         "string without whitespace")
 
 
-def write_run(run: Run, path: Path, tag: str = "harness") -> None:
+def write_run(run: Mapping[str, Mapping[str, float]], path: Path, tag: str = "harness") -> None:
     """Write a TREC run file atomically (a reader never sees half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

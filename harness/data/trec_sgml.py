@@ -43,7 +43,8 @@ _LABELS = {"num": "number:", "title": "topic:", "desc": "description:", "narr": 
 def blocks(path: Path, tag: str) -> Iterator[tuple[int, str]]:
     """``(line of <tag>, text inside)`` of every ``<tag>..</tag>``; text outside them is refused."""
     token = re.compile(rf"<{tag}(?:\s[^>]*)?>|</{tag}\s*>", re.I)
-    start, parts = None, []
+    start: int | None = None
+    parts: list[str] = []
     for number, line in numbered_lines(path):
         pos = 0
         for match in token.finditer(line):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ConfigError
 
 
-def mlflow_tracker() -> type:
+def mlflow_tracker() -> Any:
     """The registered ``tracking=mlflow`` class: its metric names and default store (the core imports no plugin)."""
     from harness.plugin_manager import get_plugin_manager
     from harness.registry import ComponentRegistry
@@ -35,7 +36,7 @@ def sweep_points(tracking_uri: str, experiment: str, x: str, metric: str, series
         if x not in run.data.params or name not in run.data.metrics:
             continue
         key = run.data.params.get(series, "?") if series else metric
-        value = run.data.params[x]
+        value: float | str = run.data.params[x]
         try:
             value = float(value)
         except ValueError:

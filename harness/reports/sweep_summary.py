@@ -38,7 +38,7 @@ def record_job(job_dir: Path, roots: list[Path], result: Any) -> None:
 
 def job_totals(sweep_dir: Path, since: float) -> tuple[int, int, Counter]:
     """Jobs run, jobs resumed and summed cache statistics of the records written after ``since``."""
-    ran, resumed, totals = 0, 0, Counter()
+    ran, resumed, totals = 0, 0, Counter[str]()
     for path in sorted(Path(sweep_dir).rglob(RECORD)):
         if path.stat().st_mtime < since:
             continue  # a record of an earlier sweep into the same folder

@@ -44,7 +44,7 @@ def folder_name(key: str, value: object) -> str:
     if problem:
         raise ConfigError(f"{key}={value!r} {problem}: it names a folder under results_dir/; use letters, "
                           "digits and _ . + = - (not a leading '.')")
-    return safe_name(value)
+    return safe_name(str(value))  # a str: name_problem refused anything else
 
 
 def check_names(config: Mapping[str, object]) -> None:

@@ -17,7 +17,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from hydra.experimental.callback import Callback
 
@@ -57,7 +57,7 @@ def job_overrides(config: Any) -> list[list[str]] | None:
     if OmegaConf.select(config, "hydra.sweeper._target_") != BASIC_SWEEPER:
         return None
     params = [f"{key}={value}" for key, value in (config.hydra.sweeper.params or {}).items()]
-    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    task = cast("list[str]", OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
     parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
     [jobs] = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
     return jobs
@@ -77,7 +77,7 @@ def job_config(master: Any, num: int, overrides: Sequence[str]) -> dict[str, Any
     task = copy.deepcopy(config)
     with read_write(task), open_dict(task):
         del task["hydra"]
-    return OmegaConf.to_container(task, resolve=True)
+    return cast("dict[str, Any]", OmegaConf.to_container(task, resolve=True))
 
 
 def job_of(num: int, overrides: Sequence[str], config: dict[str, Any]) -> Job:

@@ -26,7 +26,7 @@ class ContractError(AssertionError):
     """A component breaks the plugin contract."""
 
 
-def build(cls: type, config: Mapping[str, Any] | None = None, seed: int = 0, cache_root: Path | None = None) -> Component:
+def build(cls: type[Any], config: Mapping[str, Any] | None = None, seed: int = 0, cache_root: Path | None = None) -> Component:
     """Build ``cls`` as the registry would: ``config`` validated against ``cls.Config``, a fresh context."""
     from harness.registry import build_config
 
@@ -44,7 +44,7 @@ def _scratch() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="harness-contract-")
 
 
-def kind_of(cls: type) -> str:
+def kind_of(cls: type[Any]) -> str:
     kind = KIND_ALIASES.get(getattr(cls, "kind", ""), getattr(cls, "kind", ""))
     if kind not in KINDS:
         raise ContractError(f"{_label(cls)} is not a component: subclass one of "
@@ -52,11 +52,11 @@ def kind_of(cls: type) -> str:
     return kind
 
 
-def check_interface(cls: type, config: Mapping[str, Any] | None = None, registered_as: str | None = None) -> None:
+def check_interface(cls: type[Any], config: Mapping[str, Any] | None = None, registered_as: str | None = None) -> None:
     """Subclass of a kind's base, every abstract verb implemented with the base's parameters,
     a dataclass Config whose fields carry help text, and output of the kind's shape."""
     kind = kind_of(cls)
-    base = KINDS[kind][0]
+    base: type[Any] = KINDS[kind][0]
     if inspect.isabstract(cls):
         raise ContractError(f"{_label(cls)} does not implement the required method(s): "
                             + ", ".join(sorted(cls.__abstractmethods__)))

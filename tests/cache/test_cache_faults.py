@@ -151,6 +151,7 @@ FAULTS = {"flip": flip,
           "delete": lambda path: path.unlink()}
 
 
+@pytest.mark.slow
 def test_every_fault_in_every_entry_is_recomputed_with_the_same_figures(tiny_root, models, tmp_path, caplog):
     started = time.monotonic()
     overrides = full_pipeline(*models)

@@ -11,6 +11,8 @@ from mlflow import MlflowClient
 
 from tiny_data import TOPICS
 
+pytestmark = pytest.mark.slow  # every test here runs `harness` in a subprocess
+
 
 def harness(*args, cwd, timeout=300):
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pip-installs packages and runs `harness` in subprocesses
+
 # Build the plugin with the venv's own setuptools where it has one (offline, fast),
 # else in pip's isolated build environment.
 NO_ISOLATION = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []

@@ -48,6 +48,7 @@ def test_package_layout(tmp_path):
     assert '[project.entry-points."harness.plugins"]\nmy_noise = "my_noise.plugin"' in (root / "pyproject.toml").read_text()
 
 
+@pytest.mark.slow
 def test_every_kind_passes_its_own_tests_once_installed(tmp_path):
     site = tmp_path / "site"
     roots = [new_plugin(f"my_{kind}", kind, tmp_path) for kind in OTHER_KINDS]

@@ -95,6 +95,7 @@ print(len(queries), queries[0].query_id, len(qrels), qrels[0].query_id, qrels[0]
 """
 
 
+@pytest.mark.slow
 def test_standard_ir_datasets_id_reads_prefilled_home(tmp_path):
     """A standard id works offline when its files are already in IR_DATASETS_HOME (no download)."""
     home = tmp_path / "irds" / "msmarco-passage" / "trec-dl-2019"

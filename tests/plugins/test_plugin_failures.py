@@ -128,6 +128,7 @@ def test_registry_hook_calls_are_traced_too(monkeypatch, caplog):
             "{'bm25': <class 'harness_plugins.retriever.bm25.BM25Retriever'>}") in caplog.messages
 
 
+@pytest.mark.slow
 def test_trace_flag_of_plugins_list():
     import subprocess
     import sys

@@ -39,6 +39,7 @@ def test_builtins_are_registered_by_name():
     assert registry.get("retriever", "bm25").plugin == "retriever.bm25"
 
 
+@pytest.mark.slow
 def test_builtins_do_not_claim_a_generic_top_level_name(tmp_path):
     """Installed, the built-ins are `harness_plugins`; `plugins` stays free for other projects."""
     import subprocess

@@ -109,6 +109,7 @@ def test_inside_follows_symlinks(tmp_path):
             inside(path, [tmp_path / "root"], "write")
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_bad_name_without_a_traceback(tiny_root, tmp_path):
     done = subprocess.run([sys.executable, "-m", "harness.cli", "run", f"results_dir={tmp_path / 'r'}",
                            "retriever=run", "tracking=none", "run_name=.", "resume=true"],
@@ -118,6 +119,7 @@ def test_the_command_refuses_a_bad_name_without_a_traceback(tiny_root, tmp_path)
     assert not (tmp_path / "r" / "default").exists()
 
 
+@pytest.mark.slow
 def test_sweep_plot_refuses_an_experiment_name_leading_out(tmp_path):
     done = subprocess.run([sys.executable, "-m", "harness.cli", "plot-sweep", "--experiment", "..", "--x", "k1",
                            "--results-dir", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)

@@ -11,6 +11,8 @@ import pytest
 
 from harness.cache import MANIFEST, QUARANTINE, StageCache, verify_entry
 
+pytestmark = pytest.mark.slow  # real writer processes (spawn), each importing the harness
+
 
 def build_entry(root: str, barrier=None, answers=None) -> list:
     def compute():

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # Hydra launchers (joblib, submitit, Ray) in subprocesses
+
 SWEEP = ("-m", "retriever=run", "reranker=overlap", "reranker.weight=0,1", "tracking=none")
 
 

@@ -13,8 +13,9 @@ from harness.reports.leaderboard.html import page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver "
-                                "(apt-get install chromium chromium-driver)")
+pytestmark = [pytest.mark.slow,  # a real Chromium
+              pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver "
+                                 "(apt-get install chromium chromium-driver)")]
 
 
 def board_page(tmp_path):

@@ -16,6 +16,8 @@ from harness.cli import main
 from harness.ranking import ranked
 from harness.data.trec_io import read_run
 
+pytestmark = pytest.mark.slow  # its store is filled by subprocess sweeps
+
 DL19, DL20 = "msmarco-passage-mini/trec-dl-2019", "msmarco-passage-mini/trec-dl-2020"
 
 

@@ -6,9 +6,12 @@ import csv
 import json
 import re
 
+import pytest
 import yaml
 
 from harness.cli import main
+
+pytestmark = pytest.mark.slow  # a real mlflow server and a subprocess sweep
 
 
 def test_sweep_to_server_then_leaderboard(cli, mlflow_server, tmp_path, monkeypatch, capsys):

@@ -6,6 +6,10 @@ import json
 import re
 from collections import Counter
 
+import pytest
+
+pytestmark = pytest.mark.slow  # sweeps through the harness command in subprocesses
+
 
 def test_three_rerankers_share_the_first_stage(cli, tmp_path):
     done = cli.run(tmp_path / "r", "-m", "retriever=bm25", "reranker=overlap",

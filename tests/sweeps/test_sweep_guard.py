@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness.runs.sweep_jobs import Job, clash_message, shared_folders
 
 
@@ -18,6 +20,7 @@ def refused(cli, results: Path, *overrides: str) -> str:
     return done.stderr
 
 
+@pytest.mark.slow
 def test_a_fixed_run_name_is_refused_before_the_first_job(cli, tmp_path):
     results = tmp_path / "r"
     stderr = refused(cli, results, "experiment=bm25_k1", "run_name=x")  # 6 jobs from hydra.sweeper.params
@@ -28,6 +31,7 @@ def test_a_fixed_run_name_is_refused_before_the_first_job(cli, tmp_path):
     assert "Nothing was run" in stderr
 
 
+@pytest.mark.slow
 def test_repeated_jobs_and_bad_names_are_refused_before_the_first_job(cli, tmp_path):
     stderr = refused(cli, tmp_path / "r", "retriever=run", "reranker=overlap", "reranker.weight=0.5,0.5")
     assert "sweep jobs #0 and #1, both with" in stderr and "are the same config" in stderr
@@ -35,6 +39,7 @@ def test_repeated_jobs_and_bad_names_are_refused_before_the_first_job(cli, tmp_p
     assert "sweep job #1 (" in stderr and "run_name='..' is or contains" in stderr
 
 
+@pytest.mark.slow
 def test_interpolated_run_names_are_fine_and_the_summary_counts_jobs(cli, tmp_path):
     results = tmp_path / "r"
     sweep = ("-m", "retriever=run", "reranker=overlap", "run_name=w-${reranker.weight}", "experiment_name=named",

@@ -162,6 +162,7 @@ def _cross_encoder(tiny_model, tmp_path, peft="none"):
     return reranker.scorer
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 @pytest.mark.parametrize("loss,pairwise", [("listwise", "ranknet"), ("pairwise", "ranknet"),
                                            ("pairwise", "margin")])
 def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise):
@@ -189,6 +190,7 @@ def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise
     assert current() < 0.7 * before
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_model, tmp_path, monkeypatch):
     import torch
 
@@ -271,6 +273,7 @@ def harness(*args, cwd, ok=True):
     return out
 
 
+@pytest.mark.slow
 def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
     """Mine over the file + the (tiny) mini collection, train, rerank DL20, then hit the cache."""
     data = write(tmp_path / "train.jsonl")
@@ -293,6 +296,7 @@ def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
     assert "adapter.hit=1" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_bad_file_is_a_clear_cli_error(tiny_root, tiny_model, tmp_path):
     data = write(tmp_path / "train.jsonl", ROWS[:2], '{"query": "q"}\n')
     out = harness("retriever=run", "reranker=cross_encoder", f"reranker.model={tiny_model}", "peft=lora",

@@ -15,6 +15,7 @@ def harness(*args, cwd):
     return out
 
 
+@pytest.mark.slow
 def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     results = tmp_path / "results"
     common = ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=run", "reranker=cross_encoder",
@@ -54,6 +55,7 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     assert by_run_id.returncode == 0
 
 
+@pytest.mark.slow
 def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
                           f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -103,6 +105,7 @@ def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
             assert text(doc_id)
 
 
+@pytest.mark.slow
 def test_unknown_adapter_run_id_is_a_clear_error(tiny_root, tiny_model, tmp_path):
     missing = "0123456789abcdef0123456789abcdef"
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "reranker=cross_encoder",

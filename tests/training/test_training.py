@@ -61,6 +61,7 @@ def test_one_step_reduces_the_loss(loss):
     assert after < before
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 def test_train_learns_to_rank_the_positive_first():
     scorer = TinyCrossEncoder()
     config = TrainConfig(loss="listwise", negatives=3, batch_size=4, lr=5e-3, epochs=5, eval_every=2, patience=50)
@@ -91,6 +92,7 @@ def test_errors():
         train(scorer, examples(2), [], QRELS, PASSAGES.get, TrainConfig(), show_progress=False)
 
 
+@pytest.mark.slow  # trains for epochs, beyond a tiny step
 def test_the_best_validation_weights_are_restored():
     """Validation disagrees with training (its positive is a training negative): the loss rises, step 1 is kept."""
     scorer = TinyCrossEncoder()

@@ -173,10 +173,11 @@ def run(args) -> int:
     a, b = sides(args)
     dataset_id = dataset_of(a, b, args.dataset)
     texts = score_run_files(a, b, dataset_id, args)
-    shared = sorted(set(a.scores) & set(b.scores))
+    a_scores, b_scores = a.scores or {}, b.scores or {}  # both set by score_run_files
+    shared = sorted(set(a_scores) & set(b_scores))
     if not shared:
-        raise DataError(f"compare: {a.label} and {b.label} share no query on {dataset_id} (A: {len(a.scores)} "
-                        f"queries, B: {len(b.scores)})")
+        raise DataError(f"compare: {a.label} and {b.label} share no query on {dataset_id} (A: {len(a_scores)} "
+                        f"queries, B: {len(b_scores)})")
     plot = Path(args.plot) if args.plot else default_plot(a, b, args.metric)
     print(report(a, b, shared, texts, dataset_id, args, plot))
     return 0

@@ -89,7 +89,7 @@ def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Opt
     missing = [name for name, exp in zip(wanted, found) if exp is None]
     if missing:
         raise ConfigError(f"leaderboard: no experiment named {', '.join(missing)} at {tracking_uri}")
-    names = {exp.experiment_id: exp.name for exp in found}
+    names = {exp.experiment_id: exp.name for exp in found if exp is not None}
     runs = client.search_runs(list(names), _filter(dataset, tags or {}), max_results=5000,
                               order_by=["attributes.start_time DESC"])
     entries, seen = [], set()

@@ -80,7 +80,7 @@ def noise_curves(board: Leaderboard) -> bytes | None:
 
 def all_plots(board: Leaderboard) -> dict[str, bytes]:
     """Title -> PNG, for the figures the entries have data for."""
-    found = {f"{board.metric} by system": ranking(board)}
+    found: dict[str, bytes | None] = {f"{board.metric} by system": ranking(board)}
     for attribute, (what, label) in SCATTERS.items():
         found[f"{board.metric} vs {what}"] = scatter(board, attribute, label, True)
     found["noise curves"] = noise_curves(board)
