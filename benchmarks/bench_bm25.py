@@ -1,6 +1,7 @@
 """BM25 throughput: `retriever=bm25` against bm25s used directly, same corpus, same machine.
 
     python benchmarks/bench_bm25.py [--repeats 3] [--out docs/benchmarks-bm25.md]
+    python benchmarks/bench_bm25.py --rerun 3     # cached re-run overhead (prints its table, writes nothing)
 
 Indexing (docs/s) and querying (queries/s, top-1000) of the msmarco-passage-mini
 corpus (31,362 passages) with TREC DL 2019+2020 topics (243 queries, repeated to
@@ -8,13 +9,23 @@ corpus (31,362 passages) with TREC DL 2019+2020 topics (243 queries, repeated to
 harness is slower. Harness indexing includes reading the corpus through
 ir_datasets and writing the index to the stage cache; bm25s indexing includes
 reading the TSV with plain Python, as a user of bm25s alone would.
+
+``--rerun N``: the wall time of a fully cached ``harness run`` (BM25, DL19,
+default tracking to MLflow, and with ``tracking=none``) against a bare ranx
+script computing the same four metrics from the same run file and qrels, each
+a fresh process, the three alternating in each of N rounds (medians reported).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,12 +61,52 @@ def direct_query(model, ids, texts):
     return [{ids[i]: float(s) for i, s in zip(row, srow) if s > 0} for row, srow in zip(docs, scores)]
 
 
+# What a user without the harness would write: read the files, the four measures, print them.
+BARE_RANX = """
+import sys
+from ranx import Qrels, Run, evaluate
+qrels, run = Qrels.from_file(sys.argv[1], kind="trec"), Run.from_file(sys.argv[2], kind="trec")
+print(evaluate(qrels, run, ["ndcg@10", "mrr@10-l2", "recall@100-l2", "map-l2"]))
+"""
+
+
+def rerun(rounds: int) -> None:
+    """Cached re-run of ``harness run`` vs the bare ranx script, fresh processes, alternating."""
+    root = datasets.default_data_root() / "msmarco-passage-mini"
+    with tempfile.TemporaryDirectory() as tmp:
+        base = [sys.executable, "-m", "harness.cli", "run", f"results_dir={tmp}", "run_name=bm25"]
+        subprocess.run(base, check=True, capture_output=True)  # fills the stage cache (and numba's)
+        script = Path(tmp) / "bare_ranx.py"
+        script.write_text(BARE_RANX)
+        commands = {"harness run (cached, tracking=mlflow)": base,
+                    "harness run (cached, tracking=none)": [*base, "tracking=none"],
+                    "bare ranx script": [sys.executable, str(script), str(root / "qrels.dl19-passage.txt"),
+                                         str(Path(tmp) / "default" / "bm25" / "run.trec")]}
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        load = os.getloadavg()
+        for _ in range(rounds):
+            for name, cmd in commands.items():
+                started = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - started)
+    bare = statistics.median(times["bare ranx script"])
+    print(f"Measured on: {machine()}; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after; "
+          f"{rounds} rounds\n")
+    print("| command | median s | all rounds s | ratio to the bare ranx script |\n| --- | ---: | --- | ---: |")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"| {name} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | {median / bare:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--query-repeat", type=int, default=10)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "benchmarks-bm25.md"))
+    parser.add_argument("--rerun", type=int, default=0, metavar="N", help="cached re-run overhead, N rounds")
     args = parser.parse_args()
+    if args.rerun:
+        return rerun(args.rerun)
     logging.disable(logging.INFO)
     pm = get_plugin_manager()
     root = datasets.default_data_root()

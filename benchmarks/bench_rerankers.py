@@ -242,6 +242,7 @@ def fast_main(args) -> None:
     queries, passages = real_pairs(args.pairs)
     with tempfile.TemporaryDirectory() as tmp:
         speed = fast_speed(queries, passages, args, Path(tmp))
+        print(json.dumps({"speed": speed}), flush=True)  # a long quality part must not hold these back
         load_mid = os.getloadavg()
         quality = [] if args.skip_quality else fast_quality(Path(tmp) / "results")
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
