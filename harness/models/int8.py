@@ -62,6 +62,9 @@ class Int8Model:
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.log_severity_level = 3  # warnings about unused initializers etc. are not the user's business
+        # Idle threads sleep instead of spinning: on a shared 2-core machine (load 9) this made
+        # int8 encoding 1.4x faster (8.3 vs 5.9 passages/s, same session otherwise).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs, self.output, self.path = list(inputs), output, path
 
