@@ -203,8 +203,9 @@ def fast_speed(queries, passages, args, cache_root: Path) -> list[dict]:
     return rows
 
 
-def fast_quality(results: Path) -> list[dict]:
-    """nDCG@10 of fp32 and int8 reranking the official BM25 top-100, every judged query, via ``harness run``."""
+def fast_quality(results: Path, query_limit: int = 0) -> list[dict]:
+    """nDCG@10 of fp32 and int8 reranking the official BM25 top-100 via ``harness run``: every judged
+    query, or the first ``query_limit`` judged ones (the runs stay in ``results``: a rerun reuses them)."""
     import re
     import subprocess
     import sys
@@ -214,11 +215,11 @@ def fast_quality(results: Path) -> list[dict]:
         for reranker in ("bi_encoder", "cross_encoder"):
             row = {"dataset": dataset, "reranker": reranker}
             for dtype in ("float32", "int8"):
-                name = f"{dataset}-{reranker}-{dtype}"
+                name = f"{dataset}-{reranker}-{dtype}-q{query_limit or 'all'}"
                 cmd = [sys.executable, "-m", "harness.cli", "run", f"dataset=msmarco-passage-mini/{dataset}",
                        "retriever=run", f"reranker={reranker}", f"reranker.dtype={dtype}", "tracking=none",
                        f"results_dir={results}", "experiment_name=bench_fast", f"run_name={name}",
-                       "show_progress=false"]
+                       "show_progress=false", f"dataset.query_limit={query_limit or 'null'}"]
                 start = time.perf_counter()
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode:
@@ -241,18 +242,19 @@ def fast_main(args) -> None:
     load_before = os.getloadavg()
     queries, passages = real_pairs(args.pairs)
     with tempfile.TemporaryDirectory() as tmp:
-        speed = fast_speed(queries, passages, args, Path(tmp))
+        speed = [] if args.skip_speed else fast_speed(queries, passages, args, Path(tmp))
         print(json.dumps({"speed": speed}), flush=True)  # a long quality part must not hold these back
         load_mid = os.getloadavg()
-        quality = [] if args.skip_quality else fast_quality(Path(tmp) / "results")
+        quality = [] if args.skip_quality else fast_quality(Path(args.runs), args.query_limit)
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
             "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "args": vars(args),
             "load_average": {"before": load_before, "after_speed": load_mid, "after": os.getloadavg()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "speed": speed, "quality": quality}, indent=1))
     print(json.dumps(meta))
-    print("| what | n | " + " | ".join(speed[0]["per_s"]) + " | int8 / sentence-transformers fp32 |")
-    print("|---|---|" + "---|" * (len(speed[0]["per_s"]) + 1))
+    for r in speed[:1]:
+        print("| what | n | " + " | ".join(r["per_s"]) + " | int8 / sentence-transformers fp32 |")
+        print("|---|---|" + "---|" * (len(r["per_s"]) + 1))
     for r in speed:
         rates = r["per_s"]
         print(f"| {r['what']} | {r['n']} | " + " | ".join(f"{rates.get(k, float('nan')):.1f}" for k in speed[0]["per_s"])
@@ -274,6 +276,9 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="JSON results (default results/bench/rerankers[-fast].json)")
     parser.add_argument("--fast", action="store_true", help="the int8 fast path against fp32 (speed and nDCG@10)")
     parser.add_argument("--skip-quality", action="store_true", help="--fast: speed only, no nDCG@10 runs")
+    parser.add_argument("--skip-speed", action="store_true", help="--fast: nDCG@10 runs only")
+    parser.add_argument("--query-limit", type=int, default=0, help="--fast: first N judged queries (0: all)")
+    parser.add_argument("--runs", default="results/bench/fast-runs", help="--fast: results_dir of the runs")
     args = parser.parse_args()
     args.out = args.out or f"results/bench/rerankers{'-fast' if args.fast else ''}.json"
     if args.fast:
