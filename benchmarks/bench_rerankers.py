@@ -9,6 +9,15 @@ On CUDA the same runs repeat in bf16, plus the encoder's tokens/s.
 
     pip install -e '.[bench]'
     python benchmarks/bench_rerankers.py --pairs 256 --repeats 3 --out results/bench/rerankers.json
+
+``--fast``: the CPU fast path instead (``dtype=int8``, see harness/models/int8.py):
+speed of the int8 bi-encoder and cross-encoder against sentence-transformers
+fp32 (and the harness's own fp32) on the same pairs, then the nDCG@10 change
+int8 brings on all judged queries of DL19 and DL20, reranking the official BM25
+top-100 (``retriever=run``) through ``harness run`` itself.
+
+    pip install -e '.[bench,fast]'
+    python benchmarks/bench_rerankers.py --fast --pairs 128 --repeats 3
 """
 
 from __future__ import annotations
@@ -113,6 +122,150 @@ def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
             "ratio_median": ratio, "max_abs_diff": diff}
 
 
+def race_many(fns: dict, repeats: int) -> dict[str, float]:
+    """Best wall time of each function over ``repeats`` rounds, the functions alternating in each round."""
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def st_onnx(folder: str, device: str) -> tuple[object, str]:
+    """sentence-transformers' own ONNX backend, or None and why it is not there."""
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(folder, backend="onnx", device=device), ""
+    except Exception as exc:  # noqa: BLE001 - any reason it does not install or load is the finding
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+
+
+def fast_speed(queries, passages, args, cache_root: Path) -> list[dict]:
+    """Speed rows: the int8 scorers against sentence-transformers fp32 and the harness fp32."""
+    import shutil
+
+    import torch
+    from sentence_transformers import CrossEncoder as STCrossEncoder
+    from sentence_transformers import SentenceTransformer
+
+    from harness.cache import StageCache
+    from harness.models.bi_encoder import BiEncoder
+    from harness.models.cross_encoder import CrossEncoder
+    from harness.models.loading import packaged_minilm
+
+    rows = []
+    cache = StageCache(cache_root)
+    minilm = str(cache_root / "minilm")
+    shutil.copytree(packaged_minilm(), minilm)  # ST's ONNX backend writes into the model folder
+    ours8 = BiEncoder(None, device="cpu", dtype="int8", batch_size=args.batch_size, cache=cache)
+    start = time.perf_counter()
+    ours8.encode(passages[:2])
+    build_bi = time.perf_counter() - start
+    fns = {"sentence-transformers fp32": lambda: st.encode(passages, batch_size=args.batch_size),
+           "harness fp32": lambda: ours32.encode(passages), "harness int8": lambda: ours8.encode(passages)}
+    st = SentenceTransformer(minilm, device="cpu")
+    st.max_seq_length = 256
+    ours32 = BiEncoder(None, device="cpu", batch_size=args.batch_size, passage_max_length=256)
+    onnx, why = st_onnx(minilm, "cpu")
+    if onnx is not None:
+        onnx.max_seq_length = 256
+        fns["sentence-transformers onnx fp32"] = lambda: onnx.encode(passages, batch_size=args.batch_size)
+    for fn in fns.values():
+        fn()  # warm up
+    best = race_many(fns, args.repeats)
+    ref = ours32.encode(passages)
+    cos = torch.nn.functional.cosine_similarity(ref, ours8.encode(passages))
+    rows.append({"what": "bi_encoder passages/s", "n": len(passages), "per_s": {k: len(passages) / v
+                 for k, v in best.items()}, "int8_build_s": build_bi, "st_onnx": why or "ran",
+                 "int8_vs_fp32": {"min_cosine": cos.min().item(), "mean_cosine": cos.mean().item()}})
+
+    folder = cross_encoder_folder(cache_root / "cross")
+    ours8 = CrossEncoder(folder, device="cpu", dtype="int8", batch_size=args.batch_size, max_length=512, cache=cache)
+    start = time.perf_counter()
+    ours8.predict(queries[:2], passages[:2])
+    build_cross = time.perf_counter() - start
+    ours32 = CrossEncoder(folder, device="cpu", batch_size=args.batch_size, max_length=512)
+    theirs = STCrossEncoder(folder, device="cpu", max_length=512)
+    pairs = list(zip(queries, passages))
+    fns = {"sentence-transformers fp32": lambda: theirs.predict(pairs, batch_size=args.batch_size),
+           "harness fp32": lambda: ours32.predict(queries, passages),
+           "harness int8": lambda: ours8.predict(queries, passages)}
+    for fn in fns.values():
+        fn()
+    best = race_many(fns, args.repeats)
+    diff = max(abs(a - b) for a, b in zip(ours32.predict(queries, passages), ours8.predict(queries, passages)))
+    rows.append({"what": "cross_encoder pairs/s", "n": len(pairs), "per_s": {k: len(pairs) / v for k, v in best.items()},
+                 "int8_build_s": build_cross, "st_onnx": "not tried (bi-encoder's result holds)",
+                 "int8_vs_fp32": {"max_abs_logit_change": diff}})
+    return rows
+
+
+def fast_quality(results: Path, query_limit: int = 0) -> list[dict]:
+    """nDCG@10 of fp32 and int8 reranking the official BM25 top-100 via ``harness run``: every judged
+    query, or the first ``query_limit`` judged ones (the runs stay in ``results``: a rerun reuses them)."""
+    import re
+    import subprocess
+    import sys
+
+    rows = []
+    for dataset in ("trec-dl-2019", "trec-dl-2020"):
+        for reranker in ("bi_encoder", "cross_encoder"):
+            row = {"dataset": dataset, "reranker": reranker}
+            for dtype in ("float32", "int8"):
+                name = f"{dataset}-{reranker}-{dtype}-q{query_limit or 'all'}"
+                cmd = [sys.executable, "-m", "harness.cli", "run", f"dataset=msmarco-passage-mini/{dataset}",
+                       "retriever=run", f"reranker={reranker}", f"reranker.dtype={dtype}", "tracking=none",
+                       f"results_dir={results}", "experiment_name=bench_fast", f"run_name={name}",
+                       "show_progress=false", f"dataset.query_limit={query_limit or 'null'}"]
+                start = time.perf_counter()
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                if done.returncode:
+                    raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+                row[f"{dtype}_seconds"] = time.perf_counter() - start
+                metrics = json.loads((results / "bench_fast" / name / "metrics.json").read_text())
+                row[f"{dtype}_ndcg@10"] = metrics["ndcg@10"]
+                found = re.search(r"int8 vs fp32 on .*", done.stdout + done.stderr)
+                if found:
+                    row["agreement_line"] = found.group(0)
+            row["ndcg_change"] = row["int8_ndcg@10"] - row["float32_ndcg@10"]
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def fast_main(args) -> None:
+    import torch
+
+    load_before = os.getloadavg()
+    queries, passages = real_pairs(args.pairs)
+    with tempfile.TemporaryDirectory() as tmp:
+        speed = [] if args.skip_speed else fast_speed(queries, passages, args, Path(tmp))
+        print(json.dumps({"speed": speed}), flush=True)  # a long quality part must not hold these back
+        load_mid = os.getloadavg()
+        quality = [] if args.skip_quality else fast_quality(Path(args.runs), args.query_limit)
+    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
+            "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "args": vars(args),
+            "load_average": {"before": load_before, "after_speed": load_mid, "after": os.getloadavg()}}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"meta": meta, "speed": speed, "quality": quality}, indent=1))
+    print(json.dumps(meta))
+    for r in speed[:1]:
+        print("| what | n | " + " | ".join(r["per_s"]) + " | int8 / sentence-transformers fp32 |")
+        print("|---|---|" + "---|" * (len(r["per_s"]) + 1))
+    for r in speed:
+        rates = r["per_s"]
+        print(f"| {r['what']} | {r['n']} | " + " | ".join(f"{rates.get(k, float('nan')):.1f}" for k in speed[0]["per_s"])
+              + f" | {rates['harness int8'] / rates['sentence-transformers fp32']:.2f}x |")
+    print("| dataset | reranker | nDCG@10 fp32 | nDCG@10 int8 | change | fp32 run s | int8 run s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in quality:
+        print(f"| {r['dataset']} | {r['reranker']} | {r['float32_ndcg@10']:.4f} | {r['int8_ndcg@10']:.4f} | "
+              f"{r['ndcg_change']:+.4f} | {r['float32_seconds']:.0f} | {r['int8_seconds']:.0f} |")
+
+
 def main() -> None:
     import torch
 
@@ -120,8 +273,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default="results/bench/rerankers.json")
+    parser.add_argument("--out", default=None, help="JSON results (default results/bench/rerankers[-fast].json)")
+    parser.add_argument("--fast", action="store_true", help="the int8 fast path against fp32 (speed and nDCG@10)")
+    parser.add_argument("--skip-quality", action="store_true", help="--fast: speed only, no nDCG@10 runs")
+    parser.add_argument("--skip-speed", action="store_true", help="--fast: nDCG@10 runs only")
+    parser.add_argument("--query-limit", type=int, default=0, help="--fast: first N judged queries (0: all)")
+    parser.add_argument("--runs", default="results/bench/fast-runs", help="--fast: results_dir of the runs")
     args = parser.parse_args()
+    args.out = args.out or f"results/bench/rerankers{'-fast' if args.fast else ''}.json"
+    if args.fast:
+        return fast_main(args)
     queries, passages = real_pairs(args.pairs)
     rows = [{**bench_bi(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"},
             {**bench_cross(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"}]

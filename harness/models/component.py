@@ -10,7 +10,7 @@ from harness.components import Component, option
 
 logger = logging.getLogger(__name__)
 
-DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "int8")
 # Fewest tokens a max length may keep: [CLS], one token of text, [SEP]. Below the
 # tokenizer's own special tokens, transformers ignores max_length and truncates nothing.
 MIN_TEXT_TOKENS = 3
@@ -20,12 +20,15 @@ MIN_TEXT_TOKENS = 3
 class NeuralConfig:
     model: Optional[str] = option(None, "HF id or local folder; null = the packaged all-MiniLM-L6-v2")
     batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length", ge=1)
-    dtype: str = option("auto", "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA", choices=DTYPES)
+    dtype: str = option("auto", "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA; int8: the CPU fast path "
+                                "(ONNX Runtime, int8 weights; inference only)", choices=DTYPES)
 
 
 @dataclass
 class NeuralRerankerConfig(NeuralConfig):
     top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below", ge=1)
+    int8_check: int = option(5, "dtype=int8: this many of the run's queries are also scored in fp32, and the "
+                                "agreement logged (top-10 overlap, Kendall tau); 0: none", ge=0)
 
 
 class NeuralComponent(Component):
@@ -42,7 +45,7 @@ class NeuralComponent(Component):
             c = self.config
             self._scorer = self.build_scorer(model=c.model, device=self.context.device, dtype=c.dtype,
                                              batch_size=c.batch_size, show_progress=self.context.show_progress,
-                                             seed=self.context.seed)
+                                             seed=self.context.seed, cache=self.context.cache)
         return self._scorer
 
     def encoder_identity(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class CrossEncoder(NeuralScorer):
         if head == "auto":
             head = "classifier" if is_sequence_classifier(model) else "segment_cosine"
         self.max_length, self.head, self.scale = max_length, head, scale
+        self.output = "logits" if head == "classifier" else "last_hidden_state"
         self.model = load_model(model, self.device, self.dtype, seed=self.seed,
                                 head="classifier" if head == "classifier" else "encoder")
 
@@ -44,8 +45,8 @@ class CrossEncoder(NeuralScorer):
         """Paired scores ``[n]``, differentiable: for training loops."""
         batch = tokenize(self.tokenizer, queries, self.max_length, self.device, pairs=passages)
         if self.head == "classifier":
-            return self.model(**batch).logits[:, 0]
-        return self.scale * segment_cosine(self.model(**batch).last_hidden_state, batch)
+            return self.forward(**batch).logits[:, 0]
+        return self.scale * segment_cosine(self.forward(**batch).last_hidden_state, batch)
 
     def predict(self, queries: Sequence[str], passages: Sequence[str], desc: str = "cross-encode") -> list[float]:
         """Scores in input order, in length-sorted batches under inference mode."""

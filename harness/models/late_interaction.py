@@ -39,6 +39,8 @@ def _module(encoder: Any, dim: Optional[int]) -> Any:
 
 
 class LateInteraction(NeuralScorer):
+    output = None  # the module returns the projected token vectors themselves
+
     def __init__(self, model: Optional[str] = None, dim: Optional[int] = 128, query_marker: Optional[str] = "[unused0]",
                  doc_marker: Optional[str] = "[unused1]", query_max_length: int = 32, passage_max_length: int = 180,
                  **kwargs: Any):
@@ -78,7 +80,7 @@ class LateInteraction(NeuralScorer):
             column = torch.full_like(ids[:, :1], marker)
             ids = torch.cat([ids[:, :1], column, ids[:, 1:]], dim=1)
             mask = torch.cat([mask[:, :1], torch.ones_like(mask[:, :1]), mask[:, 1:]], dim=1)
-        return self.model(input_ids=ids, attention_mask=mask), mask
+        return self.forward(input_ids=ids, attention_mask=mask), mask
 
     def score(self, queries: Sequence[str], passages: Sequence[str]) -> Any:
         """Paired MaxSim scores ``[n]``, differentiable: for training loops."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import logging
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from harness.components import Run
 from harness.errors import DataError
 from harness.ranking import ranked
+
+logger = logging.getLogger(__name__)
 
 
 def candidates(run: Run, top_k: int) -> dict[str, list[str]]:
@@ -44,3 +47,26 @@ def rebuild(run: Run, reranked: Mapping[str, Mapping[str, float]]) -> Run:
         scores.update({d: floor - 1.0 - i for i, d in enumerate(tail)})
         out[qid] = scores
     return out
+
+
+def int8_change(component: Any, reranked: Mapping[str, Mapping[str, float]],
+                rescore: Callable[[list[str]], Mapping[str, Mapping[str, float]]]) -> Optional[dict[str, Any]]:
+    """Under ``dtype=int8``: ``rescore`` a few of the run's queries in fp32 and report the agreement.
+
+    Logged as one line and kept as ``component.int8_report`` (for the run's info).
+    """
+    n = getattr(component.config, "int8_check", 0)
+    scorer = component.scorer
+    if not getattr(scorer, "int8", False) or not n or not reranked:
+        return None
+    from harness.models.int8 import agreement, sample
+
+    qids = sample(list(reranked), n)
+    with scorer.reference():
+        reference = rescore(qids)
+    report = agreement({q: dict(reranked[q]) for q in qids}, {q: dict(reference[q]) for q in qids})
+    logger.info("int8 vs fp32 on %d of this run's %d queries: top-10 overlap %.3f, Kendall tau %.3f, "
+                "largest score change %.4f", report["queries"], len(reranked), report["top10_overlap"],
+                report["kendall_tau"], report["max_abs_score_change"])
+    component.int8_report = report
+    return report

@@ -14,7 +14,7 @@ from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.models.functional import POOLINGS, SIMILARITIES
-from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
 from harness.models.store import cached_encodings
 
 
@@ -45,6 +45,19 @@ class BiEncoderReranker(NeuralComponent, Reranker):
         encode = lambda ids: {"vectors": self.scorer.encode([passages[d] for d in ids], desc="passages")}
         vectors = cached_encodings(self.context, self.encoder_identity(), doc_ids,
                                    [passages[d] for d in doc_ids], encode)["vectors"]
+        reranked = self.score(texts, cands, doc_ids, vectors)
+
+        def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
+            sub = {q: cands[q] for q in qids}
+            ids = sorted({d for docs in sub.values() for d in docs})
+            return self.score(texts, sub, ids, self.scorer.encode([passages[d] for d in ids], desc="passages"))
+
+        int8_change(self, reranked, rescore)
+        return rebuild(run, reranked)
+
+    def score(self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str],
+              vectors: Any) -> dict[str, dict[str, float]]:
+        """Each query's candidates scored against its vector (``vectors`` row i: ``doc_ids[i]``)."""
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)
         q_vectors = self.scorer.encode([texts[q] for q in qids], query=True, desc="queries")
@@ -53,7 +66,7 @@ class BiEncoderReranker(NeuralComponent, Reranker):
             rows = [row[d] for d in cands[qid]]
             scores = self.scorer.score_matrix(q[None], vectors[rows])[0].tolist()
             reranked[qid] = dict(zip(cands[qid], scores))
-        return rebuild(run, reranked)
+        return reranked
 
 
 @hookimpl

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
 
 
 @dataclass
@@ -42,12 +42,19 @@ class CrossEncoderReranker(NeuralComponent, Reranker):
         cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
         passages = passage_texts(dataset, sorted({d for docs in cands.values() for d in docs}),
                                  self.context.dataset_id)
+        score = lambda qids: self.score(texts, {q: cands[q] for q in qids}, passages)
+        reranked = score(list(cands))
+        int8_change(self, reranked, score)
+        return rebuild(run, reranked)
+
+    def score(self, texts: dict[str, str], cands: dict[str, list[str]],
+              passages: dict[str, str]) -> dict[str, dict[str, float]]:
         pairs = [(qid, d) for qid, docs in cands.items() for d in docs]
         scores = self.scorer.predict([texts[q] for q, _ in pairs], [passages[d] for _, d in pairs])
         reranked: dict[str, dict[str, float]] = {}
         for (qid, d), s in zip(pairs, scores):
             reranked.setdefault(qid, {})[d] = s
-        return rebuild(run, reranked)
+        return reranked
 
 
 @hookimpl

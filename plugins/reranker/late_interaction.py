@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.models.rerank import candidates, passage_texts, query_texts, rebuild
+from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
 from harness.models.store import cached_encodings
 
 
@@ -38,10 +38,7 @@ class LateInteractionReranker(NeuralComponent, Reranker):
                                **common)
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
-        import torch
-
-        from harness.models.functional import maxsim
-        from harness.models.late_interaction import flatten, pad, unflatten
+        from harness.models.late_interaction import flatten, unflatten
 
         texts = query_texts(queries)
         cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
@@ -54,17 +51,35 @@ class LateInteractionReranker(NeuralComponent, Reranker):
 
         docs = unflatten(cached_encodings(self.context, self.encoder_identity(), doc_ids,
                                           [passages[d] for d in doc_ids], encode))
-        row = {d: i for i, d in enumerate(doc_ids)}
+        reranked = self.score(texts, cands, dict(zip(doc_ids, docs)))
+
+        def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
+            sub = {q: cands[q] for q in qids}
+            ids = sorted({d for x in sub.values() for d in x})
+            fresh = self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents")
+            return self.score(texts, sub, {d: v.half() for d, v in zip(ids, fresh)})
+
+        int8_change(self, reranked, rescore)
+        return rebuild(run, reranked)
+
+    def score(self, texts: dict[str, str], cands: dict[str, list[str]],
+              docs: dict[str, Any]) -> dict[str, dict[str, float]]:
+        """MaxSim of each query's token vectors against its candidates' (``docs``: id -> ``[L, dim]``)."""
+        import torch
+
+        from harness.models.functional import maxsim
+        from harness.models.late_interaction import pad
+
         qids = list(cands)
         q_vectors = self.scorer.encode([texts[q] for q in qids], doc=False, desc="queries")
         reranked = {}
         with torch.inference_mode():
             for qid, q in zip(qids, q_vectors):
-                d, d_mask = pad([docs[row[x]].float() for x in cands[qid]])
+                d, d_mask = pad([docs[x].float() for x in cands[qid]])
                 n = len(cands[qid])
                 scores = maxsim(q[None].expand(n, -1, -1), torch.ones(n, len(q)), d, d_mask).tolist()
                 reranked[qid] = dict(zip(cands[qid], scores))
-        return rebuild(run, reranked)
+        return reranked
 
 
 @hookimpl

@@ -111,7 +111,7 @@ def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, con
 
 @pytest.mark.parametrize("name,kind,key,value", [("bi_encoder", "reranker", "pooling", "sum"),
                                                  ("dense", "retriever", "index", "annoy"),
-                                                 ("cross_encoder", "reranker", "dtype", "int8")])
+                                                 ("cross_encoder", "reranker", "dtype", "int4")])
 def test_bad_choices_fail_when_built(name, kind, key, value, context):
     from harness.errors import ConfigError
 
