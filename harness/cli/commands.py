@@ -52,8 +52,8 @@ def suite_task(hydra_cfg, config, choice: str | None) -> dict[str, float]:
 
     try:
         suite = suites.parse(config["suite"], choice)
-        overrides = suites.system_overrides(OmegaConf.to_container(hydra_cfg.overrides.task))
-        search_path = suites.search_path_overrides(OmegaConf.to_container(hydra_cfg.overrides.hydra))
+        overrides = suites.system_overrides(cast(list, OmegaConf.to_container(hydra_cfg.overrides.task)))
+        search_path = suites.search_path_overrides(cast(list, OmegaConf.to_container(hydra_cfg.overrides.hydra)))
         results = suites.run(suite, suites.members(suite, overrides, search_path))
         if hydra_cfg.mode == RunMode.MULTIRUN:
             _record_job(hydra_cfg, config, suites.job_record(results))

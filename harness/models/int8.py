@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 STAGE = "int8-model"
 FILE = "model.onnx"
-RECIPE = {"export": "torchscript", "opset": 17, "fusion": "bert", "weights": "int8 per channel",
+OPSET = 17
+RECIPE = {"export": "torchscript", "opset": OPSET, "fusion": "bert", "weights": "int8 per channel",
           "activations": "dynamic uint8",
           "ops": "onnxruntime's dynamic defaults"}
 TRAINING_REFUSED = ("dtype=int8 is an inference-only fast path (ONNX Runtime) and cannot train: train with "
@@ -132,13 +133,13 @@ def export(model: Any, batch: dict[str, Any], inputs: list[str], output: Optiona
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
         torch.onnx.export(Wrapped().cpu().float(), example, str(path), input_names=inputs, output_names=["out"],
-                          dynamic_axes={**axes, "out": {0: "batch"}}, opset_version=RECIPE["opset"], dynamo=False)
+                          dynamic_axes={**axes, "out": {0: "batch"}}, opset_version=OPSET, dynamo=False)
 
 
 def fuse(source: Path, model: Any, target: Path) -> Path:
     """ONNX Runtime's transformer fusions for BERT-type encoders (other models are quantized as exported)."""
     config = getattr(model, "config", None) or next((m.config for m in model.modules() if hasattr(m, "config")), None)
-    if getattr(config, "model_type", None) != "bert":
+    if config is None or getattr(config, "model_type", None) != "bert":
         return source
     from onnxruntime.transformers import optimizer
 

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from harness.errors import ConfigError
 
@@ -112,7 +112,8 @@ def compose(overrides: Sequence[str]) -> tuple[Any, dict[str, str]]:
             cfg = hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
     from omegaconf import OmegaConf, open_dict
 
-    choices = {k: v for k, v in OmegaConf.to_container(cfg.hydra.runtime.choices).items() if v is not None}
+    runtime_choices = cast(dict, OmegaConf.to_container(cfg.hydra.runtime.choices))
+    choices = {str(k): str(v) for k, v in runtime_choices.items() if v is not None}
     with open_dict(cfg):
         del cfg["hydra"]  # its sweep paths interpolate job numbers that only a launch sets
     return cfg, choices
@@ -143,7 +144,7 @@ def members(suite: Suite, overrides: Sequence[str], search_path: Sequence[str] =
     found = []
     for label, own in suite.members.items():
         cfg, choices = _compose_or_explain([*overrides, *own, *search_path], f"suite={suite.name}: member {label!r}")
-        config = OmegaConf.to_container(cfg, resolve=True)
+        config = cast(dict, OmegaConf.to_container(cfg, resolve=True))
         found.append(Member(label, config, choices))
     named = [m for m in found if m.config.get("run_name")]
     if named:  # every member would write the one folder results/<experiment>/<run_name>

@@ -129,7 +129,7 @@ def check_suite_job(master: Any, num: int, overrides: Sequence[str], config: dic
     from harness.runs import suite as suites
 
     choice = next((o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+") == "suite"), None)
-    search_path = suites.search_path_overrides(OmegaConf.to_container(master.hydra.overrides.hydra))
+    search_path = suites.search_path_overrides(cast(list, OmegaConf.to_container(master.hydra.overrides.hydra)))
     try:
         suite = suites.parse(config["suite"], choice)
         suites.members(suite, suites.system_overrides(overrides), search_path)

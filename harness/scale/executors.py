@@ -101,7 +101,7 @@ def _ray(task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, work
                  _node_ip_address=None if address else "127.0.0.1")
     try:
         threads = threads_per_worker(workers)
-        actor = ray.remote(num_cpus=1)(_RayWorker)
+        actor: Any = ray.remote(num_cpus=1)(_RayWorker)
         pool = [actor.remote(state, threads) for _ in range(workers)]
         turn = iter(range(1 << 62))
         yield from _bounded(lambda item: pool[next(turn) % workers].run.remote(task, item), ray.get, items,

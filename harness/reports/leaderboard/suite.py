@@ -142,7 +142,8 @@ def build_suite(name: str, datasets: Mapping[str, str], entries: list[Entry], me
     scores = {system: {label: e.mean[metric] for label, e in per.items()} for system, per in systems.items()}
     suite = SuiteBoard(name, metric, dict(datasets), [], scores, {},
                        sources={s: {label: e.source for label, e in per.items()} for s, per in systems.items()})
-    complete = {s: suite.mean(s) for s in systems if suite.mean(s) is not None}
+    means = {s: suite.mean(s) for s in systems}
+    complete = {s: m for s, m in means.items() if m is not None}
     suite.systems = [s for s, _ in ranked_by_score(complete)] if complete else []
     suite.systems += sorted(s for s in systems if s not in complete)
     if len(systems) > 1:
