@@ -76,8 +76,9 @@ class RunConfig:
     generator: Any = None
     noise: Any = None
     tracking: Any = None
-    train: Any = None  # fine-tune the reranker (with the peft method) before it reranks; see conf/train
-    adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
+    train: Any = None  # fine-tune the reranker or the generator (with the peft method) first; see conf/train
+    load_adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
+    adapter: Optional[str] = None  # deprecated alias of load_adapter (same behaviour, one warning)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
 

@@ -44,7 +44,22 @@ class RunResult:
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    return stable_hash({k: v for k, v in config.items() if k not in NOT_IDENTITY})
+    identity = {k: v for k, v in config.items() if k not in NOT_IDENTITY}
+    if "load_adapter" in identity:  # the saved adapter keeps its earlier key here: earlier runs' digests still match
+        saved = identity.pop("load_adapter")
+        identity["adapter"] = saved or identity.get("adapter")
+    return stable_hash(identity)
+
+
+def saved_adapter(config: Mapping[str, Any]) -> str | None:
+    """The saved adapter to load (``load_adapter=``, or its deprecated alias ``adapter=``, with a warning)."""
+    new, old = config.get("load_adapter"), config.get("adapter")
+    if old and new and old != new:
+        raise ConfigError(f"load_adapter={new} and its deprecated alias adapter={old} disagree; give load_adapter= only")
+    if old and not new:
+        logger.warning("adapter= is deprecated (it clashes with peft=adapter, the bottleneck method): "
+                       "use load_adapter=%s, which does the same", old)
+    return new or old
 
 
 def system_names(config: Mapping[str, Any]) -> list[str]:
@@ -82,15 +97,16 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
 
     retriever = build("retriever", "retriever")
     reranker = build("reranker", "reranker") if config.get("reranker") else None
-    trains = bool(config.get("train") or config.get("adapter"))
-    peft = build("peft", "peft") if trains and config.get("peft") else None
+    load_adapter = saved_adapter(config)
+    adapts = bool(config.get("train") or load_adapter)  # trains a PEFT adapter, or loads a saved one
+    peft = build("peft", "peft") if adapts and config.get("peft") else None
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
     tracker = registry.create("tracking", config.get("tracking") or {"name": "none"}, context, where="tracking")
-    part = trained_part(config, tracker)
-    if trains and not peft:
-        raise ConfigError("train / adapter need a peft method (e.g. peft=lora)")
-    if part == "reranker" and trains and not reranker:
-        raise ConfigError("train / adapter need a reranker to train (e.g. reranker=cross_encoder peft=lora), "
+    part = adapted_part(config, load_adapter, tracker)
+    if adapts and not peft:
+        raise ConfigError("train / load_adapter need a peft method (e.g. peft=lora)")
+    if part == "reranker" and adapts and not reranker:
+        raise ConfigError("train / load_adapter need a reranker to train (e.g. reranker=cross_encoder peft=lora), "
                           "or train.part=generator with a generator")
     if part == "generator" and not rag:
         raise ConfigError("train.part=generator (or a generator adapter) needs a generator (e.g. generator=hf)")
@@ -109,12 +125,12 @@ def run_experiment(config: Mapping[str, Any], pm=None, choices: Mapping[str, str
     tracked = tracker.start(config["experiment_name"], run_name, flatten(config), tags)
     try:
         if part == "generator":
-            trained, training = rag.generator, _prepare_generator(config, registry, context, rag.generator, peft,
-                                                                  tracked, tracker)
+            adapted, figures = rag.generator, _prepare_generator(config, registry, context, rag.generator, peft,
+                                                                 tracked, tracker, load_adapter)
         else:
-            trained, training = reranker, _prepare_reranker(config, pm, reranker, peft, tracked, tracker)
+            adapted, figures = reranker, _prepare_reranker(config, pm, reranker, peft, tracked, tracker, load_adapter)
         result = _execute(config, registry, context, retriever, reranker, (run_name, run_dir), label, tags, rag,
-                          training, trained)
+                          figures, adapted)
         tracked.log_metrics(result.metrics)
         tracked.log_artifacts(result.run_dir)
         tracked.finish("FINISHED")
@@ -136,21 +152,21 @@ def _resume(config, tracker, digest: str, run_dir: Path, results_dir: Path) -> R
     return None
 
 
-def _prepare_reranker(config, pm, reranker, peft, tracked, tracker) -> dict:
+def _prepare_reranker(config, pm, reranker, peft, tracked, tracker, load_adapter) -> dict:
     """Train the reranker (or load a saved adapter) before it reranks; returns the training figures."""
     if config.get("train"):
         return train_stage.fit(reranker, peft, config["train"], pm, tracked.log_metrics)
-    if config.get("adapter"):
-        train_stage.load_saved(reranker, peft, config["adapter"], _tracking_uri(tracker))
+    if load_adapter:
+        train_stage.load_saved(reranker, peft, load_adapter, _tracking_uri(tracker))
     return {}
 
 
-def trained_part(config, tracker) -> str | None:
-    """What ``train`` / ``adapter`` act on: ``train.part``, or the saved adapter's own record."""
+def adapted_part(config, load_adapter, tracker) -> str | None:
+    """What ``train`` / ``load_adapter`` act on: ``train.part``, or the saved adapter's own record."""
     if config.get("train"):
         return (config["train"] or {}).get("part", "reranker")
-    if config.get("adapter"):
-        return train_stage.adapter_part(config["adapter"], _tracking_uri(tracker))
+    if load_adapter:
+        return train_stage.adapter_part(load_adapter, _tracking_uri(tracker))
     return None
 
 
@@ -159,11 +175,11 @@ def _tracking_uri(tracker) -> str | None:
     return tracker.tracking_uri() if hasattr(tracker, "tracking_uri") else None
 
 
-def _prepare_generator(config, registry, context, generator, peft, tracked, tracker) -> dict:
+def _prepare_generator(config, registry, context, generator, peft, tracked, tracker, load_adapter) -> dict:
     """Train the generator with noise (or load its saved adapter) before it answers."""
     train = config.get("train")
     if not train:
-        train_stage.load_saved_generator(generator, peft, config["adapter"], _tracking_uri(tracker))
+        train_stage.load_saved_generator(generator, peft, load_adapter, _tracking_uri(tracker))
         return {}
 
     def make_noise(values: dict):
@@ -179,7 +195,7 @@ def _prepare_generator(config, registry, context, generator, peft, tracked, trac
 
 
 def _execute(config, registry, context, retriever, reranker, where: tuple[str, Path], label, tags, rag=None,
-             training=None, trained=None) -> RunResult:
+             figures=None, adapted=None) -> RunResult:
     import yaml
 
     run_name, run_dir = where
@@ -206,13 +222,13 @@ def _execute(config, registry, context, retriever, reranker, where: tuple[str, P
         mean, per_query = rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])
         evaluation.mean.update(mean)
         evaluation.per_query.update(per_query)
-    if training:  # cost figures join the metrics; the curves and the adapter go into the run folder
-        evaluation.mean.update({k: float(v) for k, v in training.items() if isinstance(v, (int, float))})
-        train_stage.copy_adapter(trained, run_dir)
+    if figures:  # training's cost figures join the metrics; the curves and the adapter go into the run folder
+        evaluation.mean.update({k: float(v) for k, v in figures.items() if isinstance(v, (int, float))})
+        train_stage.copy_adapter(adapted, run_dir)
     info = {"run_name": run_name, "dataset": ds["id"], "data_root": context.data_root, "corpus_label": label,
             "queries": len(queries), "judged_queries": len(qrels), "seconds": round(time.perf_counter() - started, 3),
             "cache": dict(context.cache.stats), "tags": tags,
-            "training": {k: training[k] for k in ("losses", "validation")} if training else None}
+            "training": {k: figures[k] for k in ("losses", "validation")} if figures else None}
     logger.info("stage cache: %s", context.cache.summary())
     write_run_folder(run_dir, metrics=evaluation.mean, per_query=evaluation.per_query, run=run,
                      config_yaml=yaml.safe_dump(config, sort_keys=False), info=info)

@@ -31,7 +31,7 @@ from harness.errors import DataError
 from harness.training.peft_artifacts import FORMAT as ADAPTER_FORMAT
 from harness.training.peft_artifacts import save_adapter
 from harness.registry import build_config
-from harness.training.stage import backbone_name, serve, training_data_identity, training_info
+from harness.training.stage import backbone_name, use_adapter, training_data_identity, training_info
 from harness.training.loop import LoopConfig, batches, optimise
 from harness.training.data import split_by_query
 
@@ -150,7 +150,7 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
         generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m),
                                        name)
         logger.info("loaded the trained generator adapter from the stage cache (%s)", folder.name[:12])
-    serve(generator, generator, peft_method, folder.name, folder / "adapter")
+    use_adapter(generator, generator, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
 
 

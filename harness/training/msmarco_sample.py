@@ -158,7 +158,7 @@ def examples_of(sample, pools: dict, n_negatives: int) -> list[Example]:
 
 def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
-    from harness.training.stage import backbone_name, serve, trainable_scorer, training_data_identity, training_info
+    from harness.training.stage import backbone_name, use_adapter, trainable_scorer, training_data_identity, training_info
 
     config = build_config(SampleTrainConfig, train_values, "train")
     check(config)
@@ -207,7 +207,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     if "model" not in trained_here:
         scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
-    serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
+    use_adapter(scorer, reranker, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
 
 

@@ -90,7 +90,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     if "model" not in trained_here:
         scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
         logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
-    serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
+    use_adapter(scorer, reranker, peft_method, folder.name, folder / "adapter")
     return json.loads((folder / "training.json").read_text())
 
 
@@ -116,7 +116,7 @@ def training_info(model: Any, result: Any) -> dict[str, Any]:
             "losses": result.losses, "validation": result.validation}
 
 
-def serve(holder: Any, owner: Any, peft_method: Any, key: str, adapter_folder: Path | None) -> None:
+def use_adapter(holder: Any, owner: Any, peft_method: Any, key: str, adapter_folder: Path | None) -> None:
     """After training or loading: merge ``holder.model`` for serving where the method allows, eval mode,
     and key ``owner``'s cached outputs by the adapter (``adapter_folder`` is copied into the run)."""
     if getattr(peft_method.config, "merge", True):
@@ -141,12 +141,12 @@ def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking
     folder = resolve_adapter(source, tracking_uri)
     meta = read_metadata(folder)
     if meta["method"] != peft_method.name:
-        raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
+        raise ConfigError(f"load_adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
                           f"is configured; add peft={meta['method']}")
     where = f"{folder / 'metadata.json'}: config of peft={meta['method']}"
     holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m, where).apply(model),
                                 backbone_name(owner))
-    serve(holder, owner, peft_method, meta["sha256"], None)
+    use_adapter(holder, owner, peft_method, meta["sha256"], None)
 
 
 def adapter_part(source: str, tracking_uri: str | None = None) -> str:
@@ -176,10 +176,10 @@ def resolve_adapter(source: str, tracking_uri: str | None = None) -> Path:
         try:
             local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter", tracking_uri=tracking_uri)
         except (MlflowException, OSError) as exc:
-            raise ConfigError(f"adapter={source}: no adapter artifacts for this MLflow run id at "
+            raise ConfigError(f"load_adapter={source}: no adapter artifacts for this MLflow run id at "
                               f"{tracking_uri or 'the default tracking URI'} ({str(exc).splitlines()[0]})") from None
         return Path(local)
-    raise ConfigError(f"adapter={source}: neither an adapter folder nor an MLflow run id")
+    raise ConfigError(f"load_adapter={source}: neither an adapter folder nor an MLflow run id")
 
 
 def copy_adapter(reranker: Any, run_dir: Path) -> None:
