@@ -18,7 +18,7 @@ from harness.plugin_manager import call_each, plugin_label, report_fault
 @dataclass(frozen=True)
 class Entry:
     name: str
-    cls: type
+    cls: type[Component]
     plugin: str
 
 
@@ -37,14 +37,14 @@ class ComponentRegistry:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
         for kind, (base, hook_name) in KINDS.items():
             for plugin, found in call_each(pm, hook_name, faults):
-                for name, cls in (found or {}).items():
+                for name, cls in dict(found or {}).items():  # type: ignore[call-overload]  # checked by call_each
                     problem = self._problem(kind, base, name, cls)
                     if problem:
                         report_fault(pm, plugin, problem, faults)
                     else:
                         self._entries[kind][name] = Entry(name, cls, plugin)
 
-    def _problem(self, kind: str, base: type, name: str, cls: type) -> str | None:
+    def _problem(self, kind: str, base: type[Component], name: str, cls: Any) -> str | None:
         what = f"{kind} '{name}' ({_qualified(cls)})"
         if name in self._entries[kind]:
             other = self._entries[kind][name]
@@ -53,7 +53,7 @@ class ComponentRegistry:
         if not issubclass(cls, base):
             return f"registers {what}, which is not a subclass of {base.__module__}.{base.__name__}"
         if inspect.isabstract(cls):
-            missing = ", ".join(sorted(cls.__abstractmethods__))
+            missing = ", ".join(sorted(vars(cls)["__abstractmethods__"]))
             return f"registers {what}, which does not implement the required method(s): {missing}"
         if not dataclasses.is_dataclass(cls.Config):
             return f"registers {what}, whose Config is not a dataclass"
