@@ -274,7 +274,7 @@ class RatioConfig(Protocol):
 def protocol_members(protocol: type) -> list[str]:
     """The attributes and methods a Protocol declares (its own, in order)."""
     own = [n for n in vars(protocol) if not n.startswith("_") and callable(vars(protocol)[n])]
-    return [*getattr(protocol, "__annotations__", {}), *own]
+    return [*vars(protocol).get("__annotations__", {}), *own]
 
 
 def missing_members(obj: Any, protocol: type) -> list[str]:
@@ -300,7 +300,7 @@ _ABSENT = object()
 
 
 def _protocol(hint: Any) -> type | None:
-    return hint if isinstance(hint, type) and getattr(hint, "_is_protocol", False) else None
+    return hint if isinstance(hint, type) and vars(hint).get("_is_protocol", False) else None
 
 
 def check_contract(component: Component, protocol: type, role: str) -> None:
