@@ -14,7 +14,7 @@ import typing
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from harness import bounds
 from harness.bounds import METADATA_KEY as BOUNDS_KEY
@@ -314,18 +314,26 @@ def check_contract(component: Component, protocol: type, role: str) -> None:
                           f"(harness.components.{protocol.__name__})")
 
 
-# Component kind -> (base class, hook that registers it). One table, so that
-# adding a kind is one line here and one hook in hookspecs.py.
-KINDS: dict[str, tuple[type[Component], str]] = {
-    "retriever": (Retriever, "harness_add_retrievers"),
-    "reranker": (Reranker, "harness_add_rerankers"),
-    "peft": (PeftMethod, "harness_add_peft_methods"),
-    "generator": (Generator, "harness_add_generators"),
-    "noise": (NoiseInjector, "harness_add_noise_injectors"),
-    "metric": (Metric, "harness_add_metrics"),
-    "tracking": (Tracker, "harness_add_trackers"),
+class Kind(NamedTuple):
+    """One kind of component: what the registry, the scaffold and the contract kit know of it."""
+
+    base: type[Component]
+    hook: str  # the hook that registers its classes (hookspecs.py)
+    group: str | None  # its Hydra config group, the kind's own name (None: metrics, named in evaluation.metrics)
+    plural: str  # how messages name several ("registered trackers: mlflow, none")
+    aliases: tuple[str, ...] = ()  # earlier names of the kind, still accepted wherever a kind is named
+
+
+# The one per-kind table. A new kind is a row here and its hook in hookspecs.py; ``harness plugins new``
+# takes its example component from harness.cli.scaffold_components.COMPONENTS[kind] and the contract
+# kit its inputs from harness.testing.kinds.ADAPTERS[kind] (tests/test_layout.py checks both cover it).
+KINDS: dict[str, Kind] = {
+    "retriever": Kind(Retriever, "harness_add_retrievers", "retriever", "retrievers"),
+    "reranker": Kind(Reranker, "harness_add_rerankers", "reranker", "rerankers"),
+    "peft": Kind(PeftMethod, "harness_add_peft_methods", "peft", "peft methods"),
+    "generator": Kind(Generator, "harness_add_generators", "generator", "generators"),
+    "noise": Kind(NoiseInjector, "harness_add_noise_injectors", "noise", "noise injectors"),
+    "metric": Kind(Metric, "harness_add_metrics", None, "metrics"),
+    "tracking": Kind(Tracker, "harness_add_trackers", "tracking", "trackers", aliases=("tracker",)),
 }
-# Earlier names of a kind, still accepted wherever a kind is named (the kind is its config group's name).
-KIND_ALIASES: dict[str, str] = {"tracker": "tracking"}
-# How error messages name several components of a kind ("registered trackers: mlflow, none").
-PLURALS: dict[str, str] = {"tracking": "trackers"}
+KIND_ALIASES: dict[str, str] = {alias: kind for kind, row in KINDS.items() for alias in row.aliases}

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pluggy
 
 from harness import bounds
-from harness.components import KIND_ALIASES, KINDS, PLURALS, Component, Context
+from harness.components import KIND_ALIASES, KINDS, Component, Context
 from harness.errors import ConfigError, UnknownComponentError
 from harness.plugin_manager import call_each, plugin_label, report_fault
 
@@ -35,8 +35,9 @@ class ComponentRegistry:
     def __init__(self, pm: pluggy.PluginManager, faults: dict[str, list[str]] | None = None):
         self.pm = pm
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-        for kind, (base, hook_name) in KINDS.items():
-            for plugin, found in call_each(pm, hook_name, faults):
+        for kind, row in KINDS.items():
+            base = row.base
+            for plugin, found in call_each(pm, row.hook, faults):
                 for name, cls in dict(found or {}).items():  # type: ignore[call-overload]  # checked by call_each
                     problem = self._problem(kind, base, name, cls)
                     if problem:
@@ -71,7 +72,7 @@ class ComponentRegistry:
             raise UnknownComponentError(f"unknown component kind '{kind}'; kinds: {', '.join(KINDS)}")
         if name not in self._entries[kind]:
             known = ", ".join(self.names(kind)) or "(none registered)"
-            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {PLURALS.get(kind, kind + 's')}: {known}")
+            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {KINDS[kind].plural}: {known}")
         return self._entries[kind][name]
 
     def create(self, kind: str, config: Mapping[str, Any], context: Context, where: str = "") -> Component:
