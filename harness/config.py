@@ -104,3 +104,14 @@ def conf_dir() -> Path:
     import harness_conf
 
     return Path(harness_conf.__file__).parent
+
+
+def implied(role: str) -> dict[str, Any]:
+    """The config (``{"name": ...}``) of the component a run implies for ``role`` without configuring it.
+
+    The names are in ``conf/implied.yaml`` (``tracking``, ``noise``, ``mining``), not in the code.
+    """
+    import yaml
+
+    names = yaml.safe_load((conf_dir() / "implied.yaml").read_text(encoding="utf-8"))
+    return {"name": names[role]}

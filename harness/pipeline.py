@@ -18,6 +18,7 @@ from harness.data import datasets
 from harness.training import generator as generator_training
 from harness.runs import paths
 from harness.training import stage as train_stage
+from harness.config import implied
 from harness.errors import ConfigError, DataError
 from harness.cache import StageCache, stable_hash
 from harness.components import (Component, Context, PeftMethod, Reranker, Retriever, TrainableGenerator,
@@ -143,7 +144,7 @@ def make_plan(config: Mapping[str, Any], registry: ComponentRegistry, choices: M
     retriever = cast(Retriever, build("retriever"))  # the registry built each of its kind's base class
     reranker = cast(Reranker, build("reranker")) if config.get("reranker") else None
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
-    tracker = cast(Tracker, registry.create("tracking", config.get("tracking") or {"name": "none"}, context,
+    tracker = cast(Tracker, registry.create("tracking", config.get("tracking") or implied("tracking"), context,
                                             where="tracking"))
     adaptation = _adaptation(config, build, tracker, reranker, rag)
     digest = config_hash(config)

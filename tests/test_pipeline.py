@@ -10,6 +10,7 @@ from harness import hookimpl
 from harness.cache import StageCache
 from harness.components import (Context, Generator, NoiseInjector, Reranker, TrainableReranker,
                                 missing_members)
+from harness.config import implied
 from harness.errors import ConfigError
 from harness.pipeline import config_hash, make_plan, run_experiment, saved_adapter
 from harness.plugin_manager import get_plugin_manager
@@ -162,3 +163,21 @@ def test_a_saved_adapter_is_planned_as_loaded_not_trained(tiny_root, tmp_path):
                       f"results_dir={tmp_path}", "load_adapter=/nowhere")
     with pytest.raises(ConfigError, match="load_adapter=/nowhere: neither an adapter folder nor an MLflow run id"):
         make_plan(config, ComponentRegistry(get_plugin_manager()), {})
+
+
+def test_the_core_names_no_builtin_component():
+    # What a run implies without configuring it comes from conf/implied.yaml, not from the code.
+    import ast
+    from pathlib import Path
+
+    import harness
+    from harness.config import conf_dir
+
+    builtins = {p.stem for group in ("retriever", "reranker", "peft", "generator", "noise", "tracking")
+                for p in (conf_dir() / group).glob("*.yaml")} - {"adapter"}  # also a folder and a key's old name
+    root = Path(harness.__file__).parent
+    for module in ("pipeline.py", "stages.py", "registry.py", "components.py", "rag/stage.py", "training/stage.py"):
+        named = {node.value for node in ast.walk(ast.parse((root / module).read_text()))
+                 if isinstance(node, ast.Constant) and node.value in builtins}
+        assert not named, f"harness/{module} names built-in option(s) {sorted(named)}"
+    assert {implied(role)["name"] for role in ("tracking", "noise", "mining")} <= builtins

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from harness.rag import groundedness
 from harness.rag import metrics as rag_metrics
 from harness.cache import stable_hash
+from harness.config import implied
 from harness.components import AbstainingConfig, Generator, NoiseInjector, Qrels, RatioConfig, Run, check_contract
 from harness.outputs import write_text_atomic
 from harness.stages import stage_payload
@@ -31,7 +32,6 @@ class NoisyConfig(Protocol):
     config: RatioConfig
 
 
-DEFAULT_NOISE = {"name": "retrieved"}  # no noise group: the end-to-end setting
 
 
 @dataclass
@@ -43,7 +43,7 @@ class RagStage:
     def from_config(cls, config: Mapping[str, Any], registry, context, choices: Mapping[str, str]) -> "RagStage":
         generator = registry.create("generator", config["generator"], context,
                                     where=f"generator={choices.get('generator', config['generator'].get('name'))}")
-        noise_cfg = config.get("noise") or DEFAULT_NOISE
+        noise_cfg = config.get("noise") or implied("noise")  # no noise group: the end-to-end setting
         noise = registry.create("noise", noise_cfg, context, where=f"noise={noise_cfg.get('name')}")
         if not noise.raw_candidates:  # its rate at ratio 1 is the rejection rate
             check_contract(noise, NoisyConfig, "the noise of a RAG run (it does not take raw candidates)")

@@ -31,6 +31,7 @@ from harness.cache import code_version, stable_hash
 from harness.training.checkpoints import Checkpoint
 from harness.components import option
 from harness.cache.digests import file_digest
+from harness.config import implied
 from harness.errors import ConfigError
 from harness.training.peft_artifacts import FORMAT
 from harness.registry import ComponentRegistry, build_config
@@ -124,7 +125,7 @@ def negative_pools(config: SampleTrainConfig, sample, collection, text, pm, ctx)
         registry = ComponentRegistry(pm)
         own = hard_negatives.corpus_context(ctx, config.collection)
         widest = max(len(q.positives) for q in sample.queries)
-        retriever = registry.create("retriever", {"name": "bm25", "top_k": config.mine_hi + widest + 5}, own,
+        retriever = registry.create("retriever", {**implied("mining"), "top_k": config.mine_hi + widest + 5}, own,
                                     where="train=msmarco_sample (mining)")
         corpus = hard_negatives.MiningCorpus(sample, collection)
         run, run_key = hard_negatives.rankings(retriever, corpus, sample)
