@@ -9,10 +9,12 @@ The registry builds it from the Hydra config of its group, validated against
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import typing
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from harness import bounds
 from harness.bounds import METADATA_KEY as BOUNDS_KEY
@@ -36,7 +38,7 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, ge: float | No
     The registry checks them when it builds the config, and ``harness plugins
     list -v`` shows them beside the help.
     """
-    metadata = {"help": help}
+    metadata: dict[str, Any] = {"help": help}
     declared = Bounds(ge, gt, le, lt, tuple(choices) if choices is not None else None, items, min_items)
     if declared != Bounds():
         problem = declared.violation(default) if default is not dataclasses.MISSING else None
@@ -65,7 +67,6 @@ class Context:
     device: str = "auto"
     seed: int = 0
     show_progress: bool = True
-    upstream_key: str = ""
 
 
 def check_queries(queries: Sequence[Any], where: str) -> None:
@@ -83,7 +84,9 @@ class Component(ABC):
 
     Config: ClassVar[type] = NoConfig
     kind: ClassVar[str] = ""
-    name: ClassVar[str] = ""  # set by the registry to the registered name
+    name: str = ""  # set by the registry to the registered name
+    # The adapter (trained or loaded) this component's outputs depend on: keys its cached outputs.
+    training_key: str | None = None
 
     def __init__(self, config: Any, context: Context):
         if dataclasses.is_dataclass(config):  # the registry checked it already; a direct caller may not have
@@ -108,6 +111,10 @@ class Retriever(Component):
     def retrieve(self, dataset: Any, queries: Sequence[Any]) -> Run:
         """Return ``{query_id: {doc_id: score}}`` for ``queries`` (ir_datasets query records)."""
 
+    def run_info(self, dataset: Any, queries: Sequence[Any]) -> dict[str, Any] | None:
+        """Figures about the retrieval for the run's info (e.g. an approximate index's recall@k); None if none."""
+        return None
+
 
 class Reranker(Component):
     """Second stage: rescores the top-k documents of a run."""
@@ -117,6 +124,11 @@ class Reranker(Component):
     @abstractmethod
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         """Return a new run with the top-k documents of ``run`` rescored."""
+
+    def rerank_after(self, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> Run:
+        """What the rerank stage calls: ``rerank``. ``upstream`` is the cache key of the stage that made ``run``;
+        a reranker that caches stages of its own (a fusion of other stages) overrides this to key them by it."""
+        return self.rerank(dataset, queries, run)
 
 
 class PeftMethod(Component):
@@ -144,9 +156,21 @@ class Generator(Component):
 
 
 class NoiseInjector(Component):
-    """Puts controlled noise into a generator's context."""
+    """Puts controlled noise into a generator's context.
+
+    ``needs_corpus``: the stage calls ``prepare(corpus doc ids)`` before any
+    ``inject``. ``raw_candidates``: the candidates are the ranking as is
+    (judged-relevant passages included; the end-to-end setting), else they are
+    the ranking without them and the config has a noise ``ratio`` in [0, 1]
+    (a ratio of 1 leaves no answer in the context: the rejection rate).
+    """
 
     kind = "noise"
+    needs_corpus: ClassVar[bool] = False
+    raw_candidates: ClassVar[bool] = False
+
+    def prepare(self, corpus_ids: Sequence[str]) -> None:
+        """Receive every doc id of the corpus (called only where ``needs_corpus``)."""
 
     @abstractmethod
     def inject(self, query: Any, passages: Sequence[Any], candidates: Sequence[Any]) -> list[Any]:
@@ -180,9 +204,25 @@ class TrackedRun(ABC):
 
 
 class Tracker(Component):
-    """Experiment tracking (MLflow by default)."""
+    """Experiment tracking (MLflow by default).
+
+    Optional capabilities, declared here and overridden by the trackers that have them:
+    a store where a run id names saved artifacts (``tracking_uri``), and the runs of a
+    config for resume (``find_runs``, ``set_status``).
+    """
 
     kind = "tracking"
+
+    def tracking_uri(self) -> str | None:
+        """The store where this run's run ids are looked up (``load_adapter=RUN_ID``); None: no store."""
+        return None
+
+    def find_runs(self, experiment: str, config_hash: str) -> list[Mapping[str, str]] | None:
+        """Tracked runs of ``experiment`` tagged ``config_hash``, ``{'run_id', 'status'}`` each; None: not known."""
+        return None
+
+    def set_status(self, run_id: str, status: str) -> None:
+        """Close a tracked run with ``status`` (resume marks a killed job's run KILLED); default: nothing to close."""
 
     @abstractmethod
     def start(self, experiment: str, run_name: str, params: Mapping[str, Any],
@@ -190,18 +230,114 @@ class Tracker(Component):
         """Open a run and log its params and tags."""
 
 
-# Component kind -> (base class, hook that registers it). One table, so that
-# adding a kind is one line here and one hook in hookspecs.py.
-KINDS: dict[str, tuple[type, str]] = {
-    "retriever": (Retriever, "harness_add_retrievers"),
-    "reranker": (Reranker, "harness_add_rerankers"),
-    "peft": (PeftMethod, "harness_add_peft_methods"),
-    "generator": (Generator, "harness_add_generators"),
-    "noise": (NoiseInjector, "harness_add_noise_injectors"),
-    "metric": (Metric, "harness_add_metrics"),
-    "tracking": (Tracker, "harness_add_trackers"),
+@runtime_checkable
+class TrainableScorer(Protocol):
+    """What training and adapter loading use of a reranker's scorer: a torch module and differentiable scores."""
+
+    model: Any
+    device: Any  # where the model runs (training moves its batches there)
+
+    def score(self, queries: Sequence[str], passages: Sequence[str]) -> Any: ...
+
+
+@runtime_checkable
+class TrainableReranker(Protocol):
+    """A reranker that ``train`` / ``load_adapter`` can adapt: one holding a trainable scorer."""
+
+    scorer: TrainableScorer
+
+
+@runtime_checkable
+class AbstainingConfig(Protocol):
+    abstain_answer: str
+
+
+@runtime_checkable
+class TrainableGenerator(Protocol):
+    """A generator that ``train.part=generator`` / ``load_adapter`` can adapt (``harness.training.generator``).
+
+    ``load()`` makes ``model`` (a causal LM) and ``tokenizer`` ready; ``prompts``
+    are exactly the prompts of inference; ``config.abstain_answer`` is the target
+    of a context without the answer.
+    """
+
+    config: AbstainingConfig
+    model: Any
+    tokenizer: Any
+
+    def load(self) -> None: ...
+
+    def prompts(self, questions: Sequence[str], contexts: Sequence[Sequence[str]]) -> list[str]: ...
+
+
+@runtime_checkable
+class RatioConfig(Protocol):
+    ratio: float
+
+
+def protocol_members(protocol: type) -> list[str]:
+    """The attributes and methods a Protocol declares (its own, in order)."""
+    own = [n for n in vars(protocol) if not n.startswith("_") and callable(vars(protocol)[n])]
+    return [*vars(protocol).get("__annotations__", {}), *own]
+
+
+def missing_members(obj: Any, protocol: type) -> list[str]:
+    """The members of ``protocol`` that ``obj`` lacks, nested protocols (``config.abstain_answer``) included.
+
+    Looked up without calling properties where the class declares them, so that
+    checking a component never loads its model.
+    """
+    hints = typing.get_type_hints(protocol)
+    missing = []
+    for name in protocol_members(protocol):
+        static = inspect.getattr_static(obj, name, _ABSENT)
+        if static is _ABSENT:
+            missing.append(name)
+            continue
+        nested = _protocol(hints.get(name))
+        if nested is not None and not isinstance(static, property):
+            missing += [f"{name}.{m}" for m in missing_members(getattr(obj, name), nested)]
+    return missing
+
+
+_ABSENT = object()
+
+
+def _protocol(hint: Any) -> type | None:
+    return hint if isinstance(hint, type) and vars(hint).get("_is_protocol", False) else None
+
+
+def check_contract(component: Component, protocol: type, role: str) -> None:
+    """A ConfigError naming the component and what it lacks, unless it has every member of ``protocol``."""
+    missing = missing_members(component, protocol)
+    if missing:
+        from harness.errors import ConfigError
+
+        raise ConfigError(f"{component.kind} '{component.name}' ({type(component).__module__}."
+                          f"{type(component).__qualname__}) cannot be {role}: it lacks {', '.join(missing)} "
+                          f"(harness.components.{protocol.__name__})")
+
+
+class Kind(NamedTuple):
+    """One kind of component: what the registry, the scaffold and the contract kit know of it."""
+
+    base: type[Component]
+    hook: str  # the hook that registers its classes (hookspecs.py)
+    group: str | None  # its Hydra config group, the kind's own name (None: metrics, named in evaluation.metrics)
+    plural: str  # how messages name several ("registered trackers: mlflow, none")
+    aliases: tuple[str, ...] = ()  # earlier names of the kind, still accepted wherever a kind is named
+
+
+# The one per-kind table. A new kind is a row here and its hook in hookspecs.py; ``harness plugins new``
+# takes its example component from harness.cli.scaffold_components.COMPONENTS[kind] and the contract
+# kit its inputs from harness.testing.kinds.ADAPTERS[kind] (tests/test_layout.py checks both cover it).
+KINDS: dict[str, Kind] = {
+    "retriever": Kind(Retriever, "harness_add_retrievers", "retriever", "retrievers"),
+    "reranker": Kind(Reranker, "harness_add_rerankers", "reranker", "rerankers"),
+    "peft": Kind(PeftMethod, "harness_add_peft_methods", "peft", "peft methods"),
+    "generator": Kind(Generator, "harness_add_generators", "generator", "generators"),
+    "noise": Kind(NoiseInjector, "harness_add_noise_injectors", "noise", "noise injectors"),
+    "metric": Kind(Metric, "harness_add_metrics", None, "metrics"),
+    "tracking": Kind(Tracker, "harness_add_trackers", "tracking", "trackers", aliases=("tracker",)),
 }
-# Earlier names of a kind, still accepted wherever a kind is named (the kind is its config group's name).
-KIND_ALIASES: dict[str, str] = {"tracker": "tracking"}
-# How error messages name several components of a kind ("registered trackers: mlflow, none").
-PLURALS: dict[str, str] = {"tracking": "trackers"}
+KIND_ALIASES: dict[str, str] = {alias: kind for kind, row in KINDS.items() for alias in row.aliases}

@@ -76,8 +76,9 @@ class RunConfig:
     generator: Any = None
     noise: Any = None
     tracking: Any = None
-    train: Any = None  # fine-tune the reranker, or the generator (train.part), with the peft method first; conf/train
-    adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
+    train: Any = None  # fine-tune the reranker or the generator (with the peft method) first; see conf/train
+    load_adapter: Optional[str] = None  # or load a saved adapter: a folder or an MLflow run id
+    adapter: Optional[str] = None  # deprecated alias of load_adapter (same behaviour, one warning)
     # A suite (conf/suite/): run the system on each of its datasets, each an ordinary run (harness/runs/suite.py).
     suite: Any = None
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
@@ -105,3 +106,14 @@ def conf_dir() -> Path:
     import harness_conf
 
     return Path(harness_conf.__file__).parent
+
+
+def implied(role: str) -> dict[str, Any]:
+    """The config (``{"name": ...}``) of the component a run implies for ``role`` without configuring it.
+
+    The names are in ``conf/implied.yaml`` (``tracking``, ``noise``, ``mining``), not in the code.
+    """
+    import yaml
+
+    names = yaml.safe_load((conf_dir() / "implied.yaml").read_text(encoding="utf-8"))
+    return {"name": names[role]}

@@ -121,7 +121,8 @@ def harness_register_configs(config_store: Any) -> None:
 
 @hookspec
 def harness_after_run(config: Any, metrics: Mapping[str, float], run_dir: Path) -> None:
-    """Called after a run has been evaluated, written and tracked.
+    """Called after a run has been evaluated, written and tracked (also for a run that resume skipped
+    because its config had finished: its metrics are read back from its folder).
 
     ``config`` is the resolved run config, ``metrics`` the mean metrics by name
     (``ndcg@10``...), ``run_dir`` the run's output folder. For notifications,

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pluggy
 
 from harness import bounds
-from harness.components import KIND_ALIASES, KINDS, PLURALS, Component, Context
+from harness.components import KIND_ALIASES, KINDS, Component, Context
 from harness.errors import ConfigError, UnknownComponentError
 from harness.plugin_manager import call_each, plugin_label, report_fault
 
@@ -18,7 +18,7 @@ from harness.plugin_manager import call_each, plugin_label, report_fault
 @dataclass(frozen=True)
 class Entry:
     name: str
-    cls: type
+    cls: type[Component]
     plugin: str
 
 
@@ -35,16 +35,17 @@ class ComponentRegistry:
     def __init__(self, pm: pluggy.PluginManager, faults: dict[str, list[str]] | None = None):
         self.pm = pm
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-        for kind, (base, hook_name) in KINDS.items():
-            for plugin, found in call_each(pm, hook_name, faults):
-                for name, cls in (found or {}).items():
+        for kind, row in KINDS.items():
+            base = row.base
+            for plugin, found in call_each(pm, row.hook, faults):
+                for name, cls in dict(found or {}).items():  # type: ignore[call-overload]  # checked by call_each
                     problem = self._problem(kind, base, name, cls)
                     if problem:
                         report_fault(pm, plugin, problem, faults)
                     else:
                         self._entries[kind][name] = Entry(name, cls, plugin)
 
-    def _problem(self, kind: str, base: type, name: str, cls: type) -> str | None:
+    def _problem(self, kind: str, base: type[Component], name: str, cls: Any) -> str | None:
         what = f"{kind} '{name}' ({_qualified(cls)})"
         if name in self._entries[kind]:
             other = self._entries[kind][name]
@@ -53,7 +54,7 @@ class ComponentRegistry:
         if not issubclass(cls, base):
             return f"registers {what}, which is not a subclass of {base.__module__}.{base.__name__}"
         if inspect.isabstract(cls):
-            missing = ", ".join(sorted(cls.__abstractmethods__))
+            missing = ", ".join(sorted(vars(cls)["__abstractmethods__"]))
             return f"registers {what}, which does not implement the required method(s): {missing}"
         if not dataclasses.is_dataclass(cls.Config):
             return f"registers {what}, whose Config is not a dataclass"
@@ -71,7 +72,7 @@ class ComponentRegistry:
             raise UnknownComponentError(f"unknown component kind '{kind}'; kinds: {', '.join(KINDS)}")
         if name not in self._entries[kind]:
             known = ", ".join(self.names(kind)) or "(none registered)"
-            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {PLURALS.get(kind, kind + 's')}: {known}")
+            raise UnknownComponentError(f"unknown {kind} '{name}'; registered {KINDS[kind].plural}: {known}")
         return self._entries[kind][name]
 
     def create(self, kind: str, config: Mapping[str, Any], context: Context, where: str = "") -> Component:

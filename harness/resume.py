@@ -36,7 +36,9 @@ RETIRED = "KILLED"
 
 
 class Resumable(Protocol):
-    def find_runs(self, experiment: str, config_hash: str) -> list[Mapping[str, str]]:
+    """What resume asks of a tracker (declared, with defaults, on ``harness.components.Tracker``)."""
+
+    def find_runs(self, experiment: str, config_hash: str) -> list[Mapping[str, str]] | None:
         """Tracked runs of ``experiment`` tagged with ``config_hash``: ``{'run_id', 'status'}`` each."""
 
     def set_status(self, run_id: str, status: str) -> None:
@@ -59,10 +61,10 @@ def folder_hash(run_dir: Path) -> str | None:
     return info.get("tags", {}).get("harness.config_hash")
 
 
-def tracked_runs(tracker: Any, experiment: str, digest: str) -> list[Mapping[str, str]] | None:
-    """The tracker's runs for ``digest``, or None where the tracker cannot be asked."""
-    find = getattr(tracker, "find_runs", None)
-    return None if find is None else list(find(experiment, digest))
+def tracked_runs(tracker: Resumable, experiment: str, digest: str) -> list[Mapping[str, str]] | None:
+    """The tracker's runs for ``digest``, or None where the tracker cannot be asked (``Tracker.find_runs``)."""
+    runs = tracker.find_runs(experiment, digest)
+    return None if runs is None else list(runs)
 
 
 def is_done(run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) -> bool:
@@ -71,7 +73,7 @@ def is_done(run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) ->
     return runs is None or any(run["status"] == "FINISHED" for run in runs)
 
 
-def retire(tracker: Any, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None,
+def retire(tracker: Resumable, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None,
            results_dir: Path) -> None:
     """Clear what a killed job of ``digest`` left behind before it is redone."""
     for run in runs or []:

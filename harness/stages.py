@@ -52,7 +52,7 @@ def stage_payload(component: Component, dataset: Any, queries: Sequence[Any], up
         "queries": query_digest(queries),
         "upstream": upstream,
         # a trained or loaded adapter changes the scores
-        "trained": getattr(component, "training_key", None),
+        "trained": component.training_key,
     }
 
 
@@ -63,7 +63,7 @@ def first_stage(retriever: Retriever, dataset: Any, queries: Sequence[Any]) -> t
 
 
 def second_stage(reranker: Reranker, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> tuple[Run, str]:
-    reranker.context.upstream_key = upstream
     payload = stage_payload(reranker, dataset, queries, upstream=upstream)
-    reranked = reranker.context.cache.json("rerank", payload, lambda: reranker.rerank(dataset, queries, run))
+    reranked = reranker.context.cache.json("rerank", payload,
+                                           lambda: reranker.rerank_after(dataset, queries, run, upstream))
     return reranked, stable_hash(payload)

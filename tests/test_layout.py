@@ -74,12 +74,24 @@ def test_builtin_plugin_names_are_their_module_paths():
 def test_config_groups_and_component_kinds_share_their_names():
     assert set(COMPONENT_GROUPS) <= set(KINDS)
     assert all((ROOT / "conf" / kind).is_dir() for kind in KINDS if kind != "metric")  # metrics: by name
+    assert all(row.group in (kind, None) for kind, row in KINDS.items())
+
+
+def test_the_kind_table_is_the_one_the_scaffold_and_the_contract_kit_follow():
+    from harness.cli.scaffold_components import COMPONENTS
+    from harness.cli.scaffold_templates import KINDS as SCAFFOLD_KINDS
+    from harness.testing.kinds import ADAPTERS
+
+    scaffolded = set(KINDS) - {"tracking"}  # a tracker has neither an example component nor toy inputs
+    assert set(ADAPTERS) == scaffolded and set(COMPONENTS) == scaffolded | {"dataset"}
+    assert {k: v for k, v in SCAFFOLD_KINDS.items() if k != "dataset"} == {k: (KINDS[k].hook, KINDS[k].group)
+                                                                           for k in scaffolded}
 
 
 @pytest.mark.parametrize("module", sorted(m for m in expected_modules() if m.split(".")[1] in COMPONENT_GROUPS))
 def test_each_component_module_registers_its_option(module):
     group = module.split(".")[1]
-    hook = KINDS[group][1]
+    hook = KINDS[group].hook
     registered = getattr(importlib.import_module(module), hook)()
     assert sorted(registered) == sorted(o.replace("-", "_") for o in expected_modules()[module])
     for option in expected_modules()[module]:

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--trace", action="store_true", help="log every hook call (as HARNESS_TRACE_HOOKS=1)")
     new = plugins_sub.add_parser("new", help="scaffold an installable plugin package")
     new.add_argument("name", help="package and component name, a lowercase identifier (my_reranker)")
-    from harness.cli.scaffold_templates import KINDS  # plain strings: cheap enough for --help
+    from harness.cli.scaffold_templates import KINDS  # the component kinds' table and datasets
 
     new.add_argument("--kind", required=True, choices=list(KINDS))
     new.add_argument("--dir", default=".", help="folder to create the package in (default: here)")

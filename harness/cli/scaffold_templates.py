@@ -4,14 +4,12 @@ str.format fields: name, dist, cls, kind, hook, group, register. The component
 code itself is in ``harness.cli.scaffold_components``.
 """
 
-# kind -> (hook that registers it, Hydra config group)
-KINDS = {
-    "reranker": ("harness_add_rerankers", "reranker"),
-    "retriever": ("harness_add_retrievers", "retriever"),
-    "peft": ("harness_add_peft_methods", "peft"),
-    "generator": ("harness_add_generators", "generator"),
-    "noise": ("harness_add_noise_injectors", "noise"),
-    "metric": ("harness_add_metrics", None),  # used by name in evaluation.metrics: no config group
+from harness.components import KINDS as COMPONENT_KINDS
+
+# What ``harness plugins new --kind`` makes -> (hook that registers it, Hydra config group): the
+# component kinds of harness.components.KINDS that have an example component, and datasets.
+KINDS: dict[str, tuple[str, str | None]] = {
+    **{kind: (row.hook, row.group) for kind, row in COMPONENT_KINDS.items() if kind != "tracking"},
     "dataset": ("harness_register_datasets", "dataset"),
 }
 

@@ -15,12 +15,11 @@ yields nothing, saying what it expected.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from harness.errors import DataError, FormatError
-from harness.data.text_lines import numbered_lines
+from harness.data.text_lines import json_object, numbered_lines
 
 FORMATS = ("tsv", "jsonl", "trec")
 DOC_ID_KEYS = ("doc_id", "id", "_id")
@@ -129,13 +128,7 @@ def _objects(path: Path) -> Iterator[tuple[int, str, dict]]:
     for number, line in numbered_lines(path):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FormatError(path, number, f"not valid JSON: {exc.msg} at column {exc.colno}", line) from None
-        if not isinstance(item, dict):
-            raise FormatError(path, number, f"expected a JSON object, got {type(item).__name__}", line)
-        yield number, line, item
+        yield number, line, json_object(path, number, line)
 
 
 def _ident(path: Path, number: int, line: str, item: dict, keys: tuple[str, ...]) -> str:

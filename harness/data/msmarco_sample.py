@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harness.errors import FormatError
-from harness.data.text_lines import numbered_lines
+from harness.data.text_lines import json_object, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +91,7 @@ def _shown(value: Any) -> str:
 
 
 def _record(number: int, line: str, path: Path) -> tuple[str | None, str, list[str], list[str]]:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise FormatError(path, number, f"not a JSON object: {exc.msg} at column {exc.colno}", line) from None
-    if not isinstance(obj, dict):
-        raise FormatError(path, number, f"not a JSON object but {type(obj).__name__}", line)
+    obj = json_object(path, number, line)
     missing = [k for k in ("query", "positive") if k not in obj]
     if missing:
         raise FormatError(path, number, f"missing key(s) {', '.join(missing)}", line)

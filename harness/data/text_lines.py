@@ -7,8 +7,9 @@ neither the line nor the file; reading bytes and decoding line by line does.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from harness.errors import DataError, FormatError
 
@@ -86,3 +87,14 @@ class CheckedUtf8(io.RawIOBase):
 def checked_stream(path: Path) -> IO[bytes]:
     """``path`` opened for reading as bytes, UTF-8 checked line by line (see :class:`CheckedUtf8`)."""
     return io.BufferedReader(CheckedUtf8(path, _open(path)))
+
+
+def json_object(path: Path, number: int, line: str) -> dict[str, Any]:
+    """Line ``number`` of a JSONL file as a JSON object, or a FormatError naming file, line and what is wrong."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, number, f"not valid JSON: {exc.msg} at column {exc.colno}", line) from None
+    if not isinstance(item, dict):
+        raise FormatError(path, number, f"expected a JSON object, got {type(item).__name__}", line)
+    return item

@@ -12,18 +12,26 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from harness.rag import groundedness
 from harness.rag import metrics as rag_metrics
 from harness.cache import stable_hash
-from harness.components import Generator, NoiseInjector, Qrels, Run
+from harness.config import implied
+from harness.components import AbstainingConfig, Generator, NoiseInjector, Qrels, RatioConfig, Run, check_contract
 from harness.outputs import write_text_atomic
 from harness.stages import stage_payload
 from harness.data.trec_io import ranked
 
 logger = logging.getLogger(__name__)
-DEFAULT_NOISE = {"name": "retrieved"}  # no noise group: the end-to-end setting
+
+
+class NoisyConfig(Protocol):
+    """A noise injector that draws noise from the candidates has a noise ratio."""
+
+    config: RatioConfig
+
+
 
 
 @dataclass
@@ -36,8 +44,10 @@ class RagStage:
     def from_config(cls, config: Mapping[str, Any], registry, context, choices: Mapping[str, str]) -> "RagStage":
         generator = registry.create("generator", config["generator"], context,
                                     where=f"generator={choices.get('generator', config['generator'].get('name'))}")
-        noise_cfg = config.get("noise") or DEFAULT_NOISE
+        noise_cfg = config.get("noise") or implied("noise")  # no noise group: the end-to-end setting
         noise = registry.create("noise", noise_cfg, context, where=f"noise={noise_cfg.get('name')}")
+        if not noise.raw_candidates:  # its rate at ratio 1 is the rejection rate
+            check_contract(noise, NoisyConfig, "the noise of a RAG run (it does not take raw candidates)")
         return cls(generator, noise)
 
     def run(self, dataset: Any, queries: Sequence[Any], qrels: Qrels, run: Run, upstream: str,
@@ -59,12 +69,12 @@ class RagStage:
         payload = stage_payload(noise, dataset, queries, upstream)
 
         def build():
-            if getattr(noise, "needs_corpus", False):
+            if noise.needs_corpus:
                 noise.prepare([doc.doc_id for doc in dataset.docs_iter()])
             out = {}
             for q in queries:
                 ranking = [doc for doc, _ in ranked(run.get(q.query_id, {}))]
-                if not getattr(noise, "raw_candidates", False):  # never use a judged-relevant passage as noise
+                if not noise.raw_candidates:  # never use a judged-relevant passage as noise
                     positive = {d for d, rel in qrels.get(q.query_id, {}).items() if rel > 0}
                     ranking = [d for d in ranking if d not in positive]
                 out[q.query_id] = noise.inject(q, gold[q.query_id], ranking)
@@ -84,7 +94,8 @@ class RagStage:
         return generator.context.cache.json("generate", payload, build)
 
     def abstain_phrases(self) -> tuple[str, ...]:
-        own = getattr(self.generator.config, "abstain_answer", None)
+        config = self.generator.config
+        own = config.abstain_answer if isinstance(config, AbstainingConfig) else None
         return rag_metrics.ABSTAIN_PHRASES + ((own,) if own else ())
 
 
@@ -178,7 +189,7 @@ def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict
     mean = {name: sum(values.values()) / len(values) for name, values in per_query.items()}
     if covered:
         mean["rag_counterfactual_questions"] = float(len(covered))
-    if judged and not getattr(noise, "raw_candidates", False) and noise.config.ratio >= 1.0:
+    if judged and not noise.raw_candidates and noise.config.ratio >= 1.0:
         mean["rag_rejection"] = mean["rag_abstention"]  # rho = 1: no passage holds the answer
     logger.info("RAG: %s", ", ".join(f"{k}={v:.4f}" for k, v in mean.items()))
     return mean, per_query

@@ -66,8 +66,9 @@ def trained_label(config: dict) -> str:
     train, peft = config.get("train") or {}, (config.get("peft") or {}).get("name", "peft")
     if train.get("part") == "generator":
         return f" + {peft} noise-trained ({train.get('noise', 'random')} noise, {train.get('dataset')})"
-    if config.get("adapter") and config.get("generator"):
-        return f" + {peft} adapter {config['adapter']}"
+    saved = config.get("load_adapter") or config.get("adapter")  # adapter=: the option's earlier name
+    if saved and config.get("generator"):
+        return f" + {peft} adapter {saved}"
     return ""
 
 

@@ -48,7 +48,7 @@ def kind_of(cls: type[Any]) -> str:
     kind = KIND_ALIASES.get(getattr(cls, "kind", ""), getattr(cls, "kind", ""))
     if kind not in KINDS:
         raise ContractError(f"{_label(cls)} is not a component: subclass one of "
-                            + ", ".join(f"harness.components.{base.__name__}" for base, _ in KINDS.values()))
+                            + ", ".join(f"harness.components.{row.base.__name__}" for row in KINDS.values()))
     return kind
 
 
@@ -56,7 +56,7 @@ def check_interface(cls: type[Any], config: Mapping[str, Any] | None = None, reg
     """Subclass of a kind's base, every abstract verb implemented with the base's parameters,
     a dataclass Config whose fields carry help text, and output of the kind's shape."""
     kind = kind_of(cls)
-    base: type[Any] = KINDS[kind][0]
+    base: type[Any] = KINDS[kind].base
     if inspect.isabstract(cls):
         raise ContractError(f"{_label(cls)} does not implement the required method(s): "
                             + ", ".join(sorted(cls.__abstractmethods__)))

@@ -1,1 +1,1 @@
-"""Training: the optimiser loop, its examples, the train stage (fit, cache, serve), the generator's training, saved adapters."""
+"""Training: the optimiser loop, its examples, the train stage (fit, cache, use), the generator's training, saved adapters."""

@@ -15,7 +15,6 @@ from the test split.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -23,15 +22,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness.data import datasets
-from harness.models.backbone import identify
 from harness.bounds import Bounds
 from harness.cache import code_version
 from harness.components import option
 from harness.errors import DataError
 from harness.training.peft_artifacts import FORMAT as ADAPTER_FORMAT
-from harness.training.peft_artifacts import save_adapter
 from harness.registry import build_config
-from harness.training.stage import backbone_name, serve, training_data_identity, training_info
+from harness.training.stage import Adapter, fit_adapter, training_data_identity
 from harness.training.loop import LoopConfig, batches, optimise
 from harness.training.data import split_by_query
 
@@ -104,7 +101,7 @@ def answer_loss(model: Any, pad_id: int, batch: Sequence[tuple[list[int], list[i
 
 def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_noise: Callable[[dict], Any],
         rank: Callable[[str, Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None],
-        ranker: Any = None) -> dict:
+        ranker: Any = None) -> Adapter:
     """Train the generator (or load its adapter from the stage cache); leaves ``generator.model`` trained.
 
     ``make_noise(values)`` builds a noise injector from its config values (name
@@ -112,8 +109,6 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
     first stage on the training questions (only for noise kinds that draw from a ranking);
     ``ranker`` identifies that first stage (its config) in the adapter's cache key.
     """
-    from harness.training.peft_artifacts import load_adapter
-
     config = build_config(GeneratorTrainConfig, train_values, "train")
     ctx = generator.context
     generator.load()
@@ -123,13 +118,9 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
                "train": dataclasses.asdict(config), "train_code": [code_version(optimise), code_version(fit)],
                "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": ADAPTER_FORMAT,
                "ranker": ranker if config.noise != "random" else None}  # hard noise draws from its ranking
-    trained_here: dict[str, Any] = {}
-    name = backbone_name(generator)
 
-    def build(folder: Path) -> None:
-        train_items, val_items, counts = _items(generator, config, pm, Path(ctx.data_root), make_noise, rank)
-        backbone = identify(generator.model, name)  # the backbone as loaded, before the method changes it
-        generator.model = peft_method.apply(generator.model)
+    def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
+        train_items, val_items, counts = data
         logger.info("training generator %s with peft=%s on %s: %d train / %d validation items (%s)",
                     generator.name, peft_method.name, config.dataset, len(train_items), len(val_items), counts)
         pad_id = generator.tokenizer.pad_token_id
@@ -138,20 +129,12 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
         micro = batches(train_items, config.batch_size)
         result = optimise(generator, micro, val_items, lambda b: answer_loss(generator.model, pad_id, b), config,
                           str(next(generator.model.parameters()).device), log, ctx.show_progress)
-        save_adapter(generator.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
-                     extra={"train": dataclasses.asdict(config), "part": "generator"})
-        info = {**training_info(generator.model, result), "train_items": len(train_items), **counts}
-        (folder / "training.json").write_text(json.dumps(info))
-        trained_here["model"] = generator.model
+        return result, {"train_items": len(train_items), **counts}
 
-    folder = ctx.cache.directory("generator-adapter", payload, build)
-    if "model" not in trained_here:
-        generator.model = load_adapter(generator.model, folder / "adapter", lambda m, meta: peft_method.apply(m),
-                                       name)
-        logger.info("loaded the trained generator adapter from the stage cache (%s)", folder.name[:12])
-    serve(generator, generator, peft_method, folder.name, folder / "adapter")
-    return json.loads((folder / "training.json").read_text())
+    return fit_adapter(generator, generator, peft_method, "generator-adapter", payload,
+                       {"train": dataclasses.asdict(config), "part": "generator"},
+                       lambda: _items(generator, config, pm, Path(ctx.data_root), make_noise, rank), learn,
+                       what="generator adapter")
 
 
 def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_noise, rank):
@@ -190,7 +173,7 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
         if (ratio, position, seed) not in injectors:
             injector = make_noise({"name": config.noise, "k": config.k, "ratio": ratio, "gold_position": position,
                                    "seed": seed})
-            if getattr(injector, "needs_corpus", False):
+            if injector.needs_corpus:
                 injector.prepare(corpus_ids)
             injectors[ratio, position, seed] = injector
         return injectors[ratio, position, seed]

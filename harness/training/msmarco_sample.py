@@ -18,26 +18,28 @@ is copied into the run folder and MLflow, with ``training.json``. What is new:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from harness.data import datasets
 from harness.training import hard_negatives
 from harness.data import msmarco_sample
-from harness.models.backbone import identify
 from harness.cache import code_version, stable_hash
 from harness.training.checkpoints import Checkpoint
 from harness.components import option
 from harness.cache.digests import file_digest
+from harness.config import implied
 from harness.errors import ConfigError
-from harness.training.peft_artifacts import FORMAT, load_adapter, save_adapter
+from harness.training.peft_artifacts import FORMAT
 from harness.registry import ComponentRegistry, build_config
 from harness.training.loop import LoopConfig, batches, loss_of, optimise
 from harness.training.data import Example, listwise_groups, split_by_query
+
+if TYPE_CHECKING:
+    from harness.training.stage import Adapter
 
 logger = logging.getLogger(__name__)
 CHECKPOINTS = "train-checkpoints"  # folder under the cache root; one subfolder per adapter key
@@ -110,8 +112,8 @@ class _Texts:
         self._own, self._store = sample.passages, collection.docs_store() if collection is not None else None
 
     def __call__(self, doc_id: str) -> str:
-        if doc_id in self._own:
-            return self._own[doc_id]
+        if doc_id in self._own or self._store is None:
+            return self._own[doc_id]  # a KeyError names an id neither the file nor a collection has
         return self._store.get(doc_id).default_text()
 
 
@@ -123,7 +125,7 @@ def negative_pools(config: SampleTrainConfig, sample, collection, text, pm, ctx)
         registry = ComponentRegistry(pm)
         own = hard_negatives.corpus_context(ctx, config.collection)
         widest = max(len(q.positives) for q in sample.queries)
-        retriever = registry.create("retriever", {"name": "bm25", "top_k": config.mine_hi + widest + 5}, own,
+        retriever = registry.create("retriever", {**implied("mining"), "top_k": config.mine_hi + widest + 5}, own,
                                     where="train=msmarco_sample (mining)")
         corpus = hard_negatives.MiningCorpus(sample, collection)
         run, run_key = hard_negatives.rankings(retriever, corpus, sample)
@@ -156,9 +158,9 @@ def examples_of(sample, pools: dict, n_negatives: int) -> list[Example]:
     return examples
 
 
-def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
+def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> Adapter:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
-    from harness.training.stage import backbone_name, serve, trainable_scorer, training_data_identity, training_info
+    from harness.training.stage import fit_adapter, trainable_scorer, training_data_identity
 
     config = build_config(SampleTrainConfig, train_values, "train")
     check(config)
@@ -172,10 +174,9 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": code_version(fit),
                "loop_code": code_version(optimise), "data": data, "adapter_format": FORMAT}
-    trained_here: dict[str, Any] = {}
-    name = backbone_name(reranker)
+    checkpoints: list[Checkpoint] = []
 
-    def build(folder: Path) -> None:
+    def prepare() -> tuple:
         sample = msmarco_sample.read(path)
         if config.query_limit:
             sample.queries = sample.queries[:config.query_limit]
@@ -183,32 +184,25 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
         text = _Texts(sample, collection)
         pools, info = negative_pools(config, sample, collection, text, pm, ctx)
         split = split_by_query(examples_of(sample, pools, config.n_negatives), config.validation_fraction, config.seed)
-        backbone = identify(scorer.model, name)
-        scorer.model = peft_method.apply(scorer.model)
+        return split, text, info
+
+    def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
+        split, text, info = data
         logger.info("training %s with peft=%s on %s: %d train / %d validation queries, %s negatives, %s loss",
                     reranker.name, peft_method.name, path, len(split.train), len(split.validation), config.negatives,
                     config.loss if config.loss == "listwise" else f"pairwise {config.pairwise}")
         checkpoint = (Checkpoint(ctx.cache.root / CHECKPOINTS / stable_hash(payload)[:32], config.checkpoint_every)
                       if config.checkpoint_every else None)
+        checkpoints.extend([checkpoint] if checkpoint else [])
         with training_length(scorer, config.max_length):
             result = _train(scorer, split, text, config, log, ctx.show_progress, checkpoint)
-        save_adapter(scorer.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
-                     extra={"train": dataclasses.asdict(config)})
-        figures = {**training_info(scorer.model, result), **info, "train_queries": len(split.train),
-                   "validation_queries": len(split.validation)}
-        (folder / "training.json").write_text(json.dumps(figures))
-        trained_here["model"] = scorer.model
-        trained_here["checkpoint"] = checkpoint
+        return result, {**info, "train_queries": len(split.train), "validation_queries": len(split.validation)}
 
-    folder = ctx.cache.directory("adapter", payload, build)
-    if trained_here.get("checkpoint") is not None:  # the adapter is published: the checkpoint has done its job
-        trained_here["checkpoint"].remove()
-    if "model" not in trained_here:
-        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
-        logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
-    serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
-    return json.loads((folder / "training.json").read_text())
+    adapter = fit_adapter(reranker, scorer, peft_method, "adapter", payload, {"train": dataclasses.asdict(config)},
+                          prepare, learn)
+    for checkpoint in checkpoints:  # the adapter is published: the checkpoint has done its job
+        checkpoint.remove()
+    return adapter
 
 
 def _train(scorer, split, text, config: SampleTrainConfig, log, show_progress: bool, checkpoint):
@@ -233,7 +227,8 @@ class training_length:
     FIELDS = ("max_length", "passage_max_length")
 
     def __init__(self, scorer: Any, max_length: int):
-        self.scorer, self.max_length, self.saved = scorer, max_length, {}
+        self.scorer, self.max_length = scorer, max_length
+        self.saved: dict[str, int] = {}
 
     def __enter__(self):
         for name in self.FIELDS:

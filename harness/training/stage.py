@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from dataclasses import dataclass, field
 import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 
 from harness.data import datasets
 from harness.models.backbone import identify
 from harness.cache import code_version
+from harness.components import Component, TrainableReranker, TrainableScorer, check_contract, missing_members
 from harness.errors import ConfigError
 from harness.training.peft_artifacts import FORMAT, count_parameters, load_adapter, read_metadata, save_adapter
 from harness.registry import build_config
@@ -27,14 +29,18 @@ from harness.training.loop import TrainConfig, train
 from harness.training.data import build_examples, split_by_query
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def trainable_scorer(reranker: Any) -> Any:
-    scorer = getattr(reranker, "scorer", None)
-    if scorer is None or not hasattr(scorer, "model") or not hasattr(scorer, "score"):
-        raise ConfigError(f"reranker '{reranker.name}' is not trainable: it has no scorer with a torch `model` "
-                          "and a differentiable `score(queries, passages)`")
-    return scorer
+def trainable_scorer(reranker: Any) -> TrainableScorer:
+    """The reranker's scorer, checked against ``TrainableScorer`` (the reranker against ``TrainableReranker``)."""
+    check_contract(reranker, TrainableReranker, "trained or given an adapter (train / load_adapter)")
+    missing = missing_members(reranker.scorer, TrainableScorer)
+    if missing:
+        raise ConfigError(f"reranker '{reranker.name}' is not trainable: its scorer lacks {', '.join(missing)} "
+                          "(a torch `model` and a differentiable `score(queries, passages)`; "
+                          "harness.components.TrainableScorer)")
+    return reranker.scorer
 
 
 def _training_data(config: TrainConfig, pm: Any, data_root: Path):
@@ -55,7 +61,40 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
         (lambda doc_id: store.get(doc_id).default_text())
 
 
-def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> dict:
+def fit_adapter(owner: Component, holder: Any, peft_method: Any, stage: str, payload: dict[str, Any],
+                extra: dict[str, Any], prepare: Callable[[], T], learn: Callable[[T], tuple[Any, dict[str, Any]]],
+                what: str = "adapter") -> Adapter:
+    """The one training skeleton: the adapter of ``holder.model`` as the stage-cache entry of ``payload``.
+
+    Built (once per payload): ``prepare()`` makes the training data, the PEFT
+    method is applied to the backbone, ``learn(data)`` trains and returns the
+    loop's result and the specialisation's own figures; the adapter is saved
+    (metadata: the method's config, the backbone, ``extra``) beside
+    ``training.json``. Otherwise the cached adapter is loaded. Either way the
+    adapter is then put to use on ``owner`` (``use_adapter``).
+    """
+    name = backbone_name(owner)
+    trained_here: dict[str, Any] = {}
+
+    def build(folder: Path) -> None:
+        data = prepare()
+        backbone = identify(holder.model, name)  # the backbone as loaded, before the method changes it
+        holder.model = peft_method.apply(holder.model)
+        result, figures = learn(data)
+        save_adapter(holder.model, folder / "adapter", method=peft_method.name,
+                     config=dataclasses.asdict(peft_method.config), backbone=backbone, extra=extra)
+        (folder / "training.json").write_text(json.dumps({**training_info(holder.model, result), **figures}))
+        trained_here["model"] = holder.model
+
+    folder = owner.context.cache.directory(stage, payload, build)
+    if "model" not in trained_here:
+        holder.model = load_adapter(holder.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
+        logger.info("loaded the trained %s from the stage cache (%s)", what, folder.name[:12])
+    return use_adapter(holder, owner, peft_method, folder.name, folder / "adapter",
+                       json.loads((folder / "training.json").read_text()))
+
+
+def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> Adapter:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
     if train_values.get("source") == "msmarco_sample":  # train=msmarco_sample: its own data and options
         from harness.training import msmarco_sample as msmarco_training
@@ -69,29 +108,30 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
                "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
                "train": dataclasses.asdict(config), "train_code": code_version(train),
                "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": FORMAT}
-    trained_here: dict[str, Any] = {}
-    name = backbone_name(reranker)
 
-    def build(folder: Path) -> None:
-        qrels, split, text = _training_data(config, pm, Path(ctx.data_root))
-        backbone = identify(scorer.model, name)  # the backbone as loaded, before the method changes it
-        scorer.model = peft_method.apply(scorer.model)
+    def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
+        qrels, split, text = data
         logger.info("training %s with peft=%s on %s: %d train / %d validation queries", reranker.name,
                     peft_method.name, config.dataset, len(split.train), len(split.validation))
-        result = train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
-                       ctx.show_progress)
-        save_adapter(scorer.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=backbone,
-                     extra={"train": dataclasses.asdict(config)})
-        (folder / "training.json").write_text(json.dumps(training_info(scorer.model, result)))
-        trained_here["model"] = scorer.model
+        return train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
+                     ctx.show_progress), {}
 
-    folder = ctx.cache.directory("adapter", payload, build)
-    if "model" not in trained_here:
-        scorer.model = load_adapter(scorer.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
-        logger.info("loaded the trained adapter from the stage cache (%s)", folder.name[:12])
-    serve(scorer, reranker, peft_method, folder.name, folder / "adapter")
-    return json.loads((folder / "training.json").read_text())
+    return fit_adapter(reranker, scorer, peft_method, "adapter", payload, {"train": dataclasses.asdict(config)},
+                       lambda: _training_data(config, pm, Path(ctx.data_root)), learn)
+
+
+@runtime_checkable
+class GgufConfig(Protocol):
+    """A generator config naming a GGUF file of its model (part of the backbone's name)."""
+
+    gguf_file: str | None
+
+
+@runtime_checkable
+class MergeConfig(Protocol):
+    """A PEFT method config that chooses whether its weights are merged for inference (default: merged)."""
+
+    merge: bool
 
 
 def training_data_identity(dataset_id: str, pm: Any, context: Any) -> dict:
@@ -103,7 +143,7 @@ def backbone_name(component: Any) -> str:
     """What an adapter records as its backbone's name: the configured model (a generator's GGUF file too)."""
     c = component.config
     default = "packaged-smollm2" if component.kind == "generator" else "packaged-minilm"
-    gguf = getattr(c, "gguf_file", None)
+    gguf = c.gguf_file if isinstance(c, GgufConfig) else None
     return str(c.model or default) + (f"/{gguf}" if gguf else "")
 
 
@@ -116,37 +156,47 @@ def training_info(model: Any, result: Any) -> dict[str, Any]:
             "losses": result.losses, "validation": result.validation}
 
 
-def serve(holder: Any, owner: Any, peft_method: Any, key: str, adapter_folder: Path | None) -> None:
-    """After training or loading: merge ``holder.model`` for serving where the method allows, eval mode,
-    and key ``owner``'s cached outputs by the adapter (``adapter_folder`` is copied into the run)."""
-    if getattr(peft_method.config, "merge", True):
+@dataclass(frozen=True)
+class Adapter:
+    """An adapter in use on its component: its key, its folder (copied into the run folder), its training figures."""
+
+    key: str
+    folder: Path | None = None  # None: a saved adapter, loaded from elsewhere
+    figures: dict[str, Any] = field(default_factory=dict)  # training.json: costs and curves (empty when loaded)
+
+
+def use_adapter(holder: Any, owner: Component, peft_method: Any, key: str, adapter_folder: Path | None,
+                figures: dict[str, Any] | None = None) -> Adapter:
+    """After training or loading: merge ``holder.model`` for inference where the method allows, eval mode,
+    and key ``owner``'s cached outputs by the adapter (``Component.training_key``)."""
+    if not isinstance(peft_method.config, MergeConfig) or peft_method.config.merge:
         holder.model = peft_method.merge(holder.model)
     holder.model.eval()
     owner.training_key = key
-    owner.adapter_folder = adapter_folder
+    return Adapter(key, adapter_folder, figures or {})
 
 
-def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
+def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> Adapter:
     """Put a saved adapter (a folder, or an MLflow run id whose artifacts hold one) onto the reranker."""
-    _load_saved(trainable_scorer(reranker), reranker, peft_method, source, tracking_uri)
+    return _load_saved(trainable_scorer(reranker), reranker, peft_method, source, tracking_uri)
 
 
-def load_saved_generator(generator: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> None:
+def load_saved_generator(generator: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> Adapter:
     """Put a saved generator adapter (folder or MLflow run id) onto the generator's model."""
     generator.load()
-    _load_saved(generator, generator, peft_method, source, tracking_uri)
+    return _load_saved(generator, generator, peft_method, source, tracking_uri)
 
 
-def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking_uri: str | None) -> None:
+def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking_uri: str | None) -> Adapter:
     folder = resolve_adapter(source, tracking_uri)
     meta = read_metadata(folder)
     if meta["method"] != peft_method.name:
-        raise ConfigError(f"adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
+        raise ConfigError(f"load_adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
                           f"is configured; add peft={meta['method']}")
     where = f"{folder / 'metadata.json'}: config of peft={meta['method']}"
     holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m, where).apply(model),
                                 backbone_name(owner))
-    serve(holder, owner, peft_method, meta["sha256"], None)
+    return use_adapter(holder, owner, peft_method, meta["sha256"], None)
 
 
 def adapter_part(source: str, tracking_uri: str | None = None) -> str:
@@ -176,13 +226,13 @@ def resolve_adapter(source: str, tracking_uri: str | None = None) -> Path:
         try:
             local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter", tracking_uri=tracking_uri)
         except (MlflowException, OSError) as exc:
-            raise ConfigError(f"adapter={source}: no adapter artifacts for this MLflow run id at "
+            raise ConfigError(f"load_adapter={source}: no adapter artifacts for this MLflow run id at "
                               f"{tracking_uri or 'the default tracking URI'} ({str(exc).splitlines()[0]})") from None
         return Path(local)
-    raise ConfigError(f"adapter={source}: neither an adapter folder nor an MLflow run id")
+    raise ConfigError(f"load_adapter={source}: neither an adapter folder nor an MLflow run id")
 
 
-def copy_adapter(reranker: Any, run_dir: Path) -> None:
-    folder = getattr(reranker, "adapter_folder", None)
-    if folder and Path(folder).is_dir():
-        shutil.copytree(folder, run_dir / "adapter", dirs_exist_ok=True)
+def copy_adapter(adapter: Adapter, run_dir: Path) -> None:
+    """A trained adapter into the run folder (hence the tracker's artifacts); a loaded one stays where it is."""
+    if adapter.folder and adapter.folder.is_dir():
+        shutil.copytree(adapter.folder, run_dir / "adapter", dirs_exist_ok=True)

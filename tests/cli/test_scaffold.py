@@ -28,7 +28,7 @@ def test_bad_name_is_refused(tmp_path):
 def test_unknown_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as err:
         new_plugin("mine", "ranker", tmp_path)
-    assert str(err.value) == ("unknown plugin kind 'ranker'; kinds: reranker, retriever, peft, generator, noise, "
+    assert str(err.value) == ("unknown plugin kind 'ranker'; kinds: retriever, reranker, peft, generator, noise, "
                               "metric, dataset")
 
 

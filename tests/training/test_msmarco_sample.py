@@ -46,8 +46,8 @@ def test_read_repairs_the_text_and_names_queries_and_passages(tmp_path):
 
 
 @pytest.mark.parametrize("line,message", [
-    ("{not json", "not a JSON object"),
-    ("[1, 2]", "not a JSON object but list"),
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "expected a JSON object, got list"),
     ('{"query": "q"}', "missing key(s) positive"),
     ('{"query": "q", "positive": []}', "'positive' is empty"),
     ('{"query": "q", "positive": ["p", 3]}', "'positive' must be a list of non-empty strings"),

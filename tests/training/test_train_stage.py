@@ -42,24 +42,26 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     [again_dir] = (results / "again").iterdir()
     assert json.loads((again_dir / "metrics.json").read_text())["ndcg@10"] == metrics["ndcg@10"]
 
-    loaded = harness(*common, "peft=lora", f"adapter={run_dir / 'adapter'}", "use_cache=false",
+    loaded = harness(*common, "peft=lora", f"load_adapter={run_dir / 'adapter'}", "use_cache=false",
                      "experiment_name=loaded", cwd=tmp_path)
     [loaded_dir] = (results / "loaded").iterdir()
     assert json.loads((loaded_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
-    assert loaded.returncode == 0
+    assert loaded.returncode == 0 and "adapter= is deprecated" not in loaded.stderr
 
+    # adapter= is load_adapter='s deprecated alias: the same run, with one warning.
     by_run_id = harness(*common, "peft=lora", f"adapter={run.info.run_id}", "use_cache=false",
                         "experiment_name=by_run_id", cwd=tmp_path)
     [by_id_dir] = (results / "by_run_id").iterdir()
     assert json.loads((by_id_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
     assert by_run_id.returncode == 0
+    assert by_run_id.stderr.count("adapter= is deprecated") == 1 and f"use load_adapter={run.info.run_id}" in by_run_id.stderr
 
 
 @pytest.mark.slow
 def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
                           f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 2 and "train / adapter need a reranker to train (e.g. reranker=cross_encoder" in out.stderr
+    assert out.returncode == 2 and "train / load_adapter need a reranker to train (e.g. reranker=cross_encoder" in out.stderr
 
 
 @pytest.mark.parametrize("kind,loss", [("bi_encoder", "inbatch"), ("late_interaction", "listwise"),
@@ -109,7 +111,7 @@ def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
 def test_unknown_adapter_run_id_is_a_clear_error(tiny_root, tiny_model, tmp_path):
     missing = "0123456789abcdef0123456789abcdef"
     out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "reranker=cross_encoder",
-                          f"reranker.model={tiny_model}", "peft=lora", f"adapter={missing}",
+                          f"reranker.model={tiny_model}", "peft=lora", f"load_adapter={missing}",
                           f"results_dir={tmp_path / 'r'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2
-    assert f"adapter={missing}: no adapter artifacts for this MLflow run id at sqlite:///" in out.stderr
+    assert f"load_adapter={missing}: no adapter artifacts for this MLflow run id at sqlite:///" in out.stderr

@@ -57,18 +57,20 @@ class RRFReranker(Reranker):
         return {**super().cache_payload(), "members_code": [code_version(type(m)) for m in self.members]}
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
+        return self.rerank_after(dataset, queries, run, upstream="")
+
+    def rerank_after(self, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> Run:
+        """Fuse the members' runs; a reranking member's stage is keyed by ``upstream``, the key of ``run``."""
         _check(queries, run)
         if not queries:
             return {}
         wanted = {q.query_id for q in queries}
         runs = [{q: d for q, d in run.items() if q in wanted}] if self.config.include_input else []
-        upstream = self.context.upstream_key
         for member in self.members:
             if member.kind == "retriever":
                 runs.append(stages.first_stage(member, dataset, queries)[0])
             else:
                 runs.append(stages.second_stage(member, dataset, queries, run, upstream=upstream)[0])
-        self.context.upstream_key = upstream
         return fuse(runs, wanted, self.config.k, self.config.top_k)
 
 

@@ -63,7 +63,8 @@ def retriever_label(params: Mapping[str, str], dataset: str) -> str:
 def training_label(params: Mapping[str, str]) -> str:
     """``[lora r=8]`` for a trained (or adapter-loaded) stage; empty when nothing is trained."""
     peft = _given(params, "peft.name")
-    trained = any(k.startswith("train.") and _given(params, k) for k in params) or _given(params, "adapter")
+    trained = any(k.startswith("train.") and _given(params, k) for k in params) or _given(params, "load_adapter") \
+        or _given(params, "adapter")  # the option's earlier name, in earlier runs
     if not peft or peft == "none" or not trained:
         return ""
     shown = [f"{key}={params[f'peft.{key}']}" for key in PEFT_SHOWN.get(peft, ()) if _given(params, f"peft.{key}")]
