@@ -38,7 +38,7 @@ class ComponentRegistry:
         for kind, row in KINDS.items():
             base = row.base
             for plugin, found in call_each(pm, row.hook, faults):
-                for name, cls in dict(found or {}).items():  # type: ignore[call-overload]  # checked by call_each
+                for name, cls in dict(found or {}).items():  # checked by call_each
                     problem = self._problem(kind, base, name, cls)
                     if problem:
                         report_fault(pm, plugin, problem, faults)
