@@ -57,8 +57,9 @@ def direct_index(collection: Path):
             ids.append(pid)
             texts.append(text)
     model = bm25s.BM25(k1=0.9, b=0.4, method="lucene")
-    model.index(bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False),
-                show_progress=False)
+    model.index(
+        bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False), show_progress=False
+    )
     return model, ids
 
 
@@ -85,10 +86,16 @@ def rerun(rounds: int) -> None:
         subprocess.run(base, check=True, capture_output=True)  # fills the stage cache (and numba's)
         script = Path(tmp) / "bare_ranx.py"
         script.write_text(BARE_RANX)
-        commands = {"harness run (cached, tracking=mlflow)": base,
-                    "harness run (cached, tracking=none)": [*base, "tracking=none"],
-                    "bare ranx script": [sys.executable, str(script), str(root / "qrels.dl19-passage.txt"),
-                                         str(Path(tmp) / "default" / "bm25" / "run.trec")]}
+        commands = {
+            "harness run (cached, tracking=mlflow)": base,
+            "harness run (cached, tracking=none)": [*base, "tracking=none"],
+            "bare ranx script": [
+                sys.executable,
+                str(script),
+                str(root / "qrels.dl19-passage.txt"),
+                str(Path(tmp) / "default" / "bm25" / "run.trec"),
+            ],
+        }
         times: dict[str, list[float]] = {name: [] for name in commands}
         load = os.getloadavg()
         for _ in range(rounds):
@@ -97,8 +104,7 @@ def rerun(rounds: int) -> None:
                 subprocess.run(cmd, check=True, capture_output=True)
                 times[name].append(time.perf_counter() - started)
     bare = statistics.median(times["bare ranx script"])
-    print(f"Measured on: {machine()}; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after; "
-          f"{rounds} rounds\n")
+    print(f"Measured on: {machine()}; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after; {rounds} rounds\n")
     print("| command | median s | all rounds s | ratio to the bare ranx script |\n| --- | ---: | --- | ---: |")
     for name, values in times.items():
         median = statistics.median(values)
@@ -118,47 +124,63 @@ def main() -> None:
     pm = get_plugin_manager()
     root = datasets.default_data_root()
     dataset = datasets.load(DATASET, pm, root)
-    topics = [q for name in ("trec-dl-2019", "trec-dl-2020")
-              for q in datasets.load(f"msmarco-passage-mini/{name}", pm, root).queries_iter()]
-    queries = [SimpleNamespace(query_id=f"{q.query_id}-{i}", text=q.text)
-               for i in range(args.query_repeat) for q in topics]
+    topics = [
+        q
+        for name in ("trec-dl-2019", "trec-dl-2020")
+        for q in datasets.load(f"msmarco-passage-mini/{name}", pm, root).queries_iter()
+    ]
+    queries = [SimpleNamespace(query_id=f"{q.query_id}-{i}", text=q.text) for i in range(args.query_repeat) for q in topics]
     n_docs = sum(1 for _ in dataset.docs_iter())
     registry = ComponentRegistry(pm)
 
     with tempfile.TemporaryDirectory() as tmp:
+
         def harness_retriever(cache_dir: str):
-            ctx = Context(cache=StageCache(Path(tmp) / cache_dir), dataset_id=DATASET, data_root=str(root),
-                          show_progress=False)
+            ctx = Context(cache=StageCache(Path(tmp) / cache_dir), dataset_id=DATASET, data_root=str(root), show_progress=False)
             return registry.create("retriever", {"name": "bm25"}, ctx)
 
         counter = iter(range(10**6))
         t_index_h, t_index_d = alternating(
             lambda: harness_retriever(f"fresh{next(counter)}").index(dataset),
-            lambda: direct_index(root / "msmarco-passage-mini" / "collection.tsv"), args.repeats)
+            lambda: direct_index(root / "msmarco-passage-mini" / "collection.tsv"),
+            args.repeats,
+        )
         warm = harness_retriever("warm")
         warm.index(dataset)
         model, ids = direct_index(root / "msmarco-passage-mini" / "collection.tsv")
         texts = [q.text for q in queries]
         warm.retrieve(dataset, queries[:1])  # loads the index once, as every later call reuses it
-        t_query_h, t_query_d = alternating(lambda: warm.retrieve(dataset, queries),
-                                           lambda: direct_query(model, ids, texts), args.repeats)
+        t_query_h, t_query_d = alternating(
+            lambda: warm.retrieve(dataset, queries), lambda: direct_query(model, ids, texts), args.repeats
+        )
 
-    rows = [("indexing", "docs/s", n_docs / t_index_h, n_docs / t_index_d),
-            ("querying, top-1000", "queries/s", len(queries) / t_query_h, len(queries) / t_query_d)]
-    table = ["| operation | unit | harness `retriever=bm25` | bm25s directly | ratio harness/bm25s |",
-             "| --- | --- | ---: | ---: | ---: |"]
+    rows = [
+        ("indexing", "docs/s", n_docs / t_index_h, n_docs / t_index_d),
+        ("querying, top-1000", "queries/s", len(queries) / t_query_h, len(queries) / t_query_d),
+    ]
+    table = [
+        "| operation | unit | harness `retriever=bm25` | bm25s directly | ratio harness/bm25s |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
     table += [f"| {op} | {unit} | {h:,.0f} | {d:,.0f} | {h / d:.2f}x |" for op, unit, h, d in rows]
-    report = "\n".join([
-        "# Benchmark: BM25 (harness vs bm25s)", "",
-        f"Measured on: {machine()}; bm25s {bm25s.__version__}.",
-        f"Corpus: {DATASET.split('/')[0]} ({n_docs:,} passages); {len(queries):,} queries "
-        f"(TREC DL 2019+2020 topics x {args.query_repeat}); median of {args.repeats} rounds, harness and bm25s "
-        f"alternating in each; load average {os.getloadavg()[0]:.1f} at the end.",
-        f"Command: `python benchmarks/bench_bm25.py --repeats {args.repeats}`", "",
-        *table, "",
-        "Harness querying is `retrieve` on an index already loaded from the stage cache (one call before the",
-        "timing loads it, as a run does once) and includes building the run dicts, as the bm25s side does;",
-        "harness indexing includes reading through ir_datasets and writing the index into the cache.", ""])
+    report = "\n".join(
+        [
+            "# Benchmark: BM25 (harness vs bm25s)",
+            "",
+            f"Measured on: {machine()}; bm25s {bm25s.__version__}.",
+            f"Corpus: {DATASET.split('/')[0]} ({n_docs:,} passages); {len(queries):,} queries "
+            f"(TREC DL 2019+2020 topics x {args.query_repeat}); median of {args.repeats} rounds, harness and bm25s "
+            f"alternating in each; load average {os.getloadavg()[0]:.1f} at the end.",
+            f"Command: `python benchmarks/bench_bm25.py --repeats {args.repeats}`",
+            "",
+            *table,
+            "",
+            "Harness querying is `retrieve` on an index already loaded from the stage cache (one call before the",
+            "timing loads it, as a run does once) and includes building the run dicts, as the bm25s side does;",
+            "harness indexing includes reading through ir_datasets and writing the index into the cache.",
+            "",
+        ]
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print(report)

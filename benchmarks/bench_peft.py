@@ -54,8 +54,7 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     torch.manual_seed(0)
-    base = BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                                intermediate_size=1536)).eval()
+    base = BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)).eval()
     registry = ComponentRegistry(get_plugin_manager())
     ctx = Context(cache=StageCache(Path("/tmp/unused")))
 
@@ -72,10 +71,16 @@ def main() -> None:
     trainable = count_parameters(lora)[0]
     merged = lora_method.merge(copy.deepcopy(lora))
     _, adapter = variant("adapter", reduction_factor=16)
-    models = {"base (frozen MiniLM-L6)": (base, 0), "LoRA r=8 q,v unmerged": (lora, trainable),
-              "LoRA r=8 q,v merged": (merged, 0), "bottleneck adapter (pfeiffer, /16)": (adapter, count_parameters(adapter)[0])}
-    inputs = {"input_ids": torch.randint(1000, 30000, (args.batch, args.length), device=device),
-              "attention_mask": torch.ones(args.batch, args.length, dtype=torch.long, device=device)}
+    models = {
+        "base (frozen MiniLM-L6)": (base, 0),
+        "LoRA r=8 q,v unmerged": (lora, trainable),
+        "LoRA r=8 q,v merged": (merged, 0),
+        "bottleneck adapter (pfeiffer, /16)": (adapter, count_parameters(adapter)[0]),
+    }
+    inputs = {
+        "input_ids": torch.randint(1000, 30000, (args.batch, args.length), device=device),
+        "attention_mask": torch.ones(args.batch, args.length, dtype=torch.long, device=device),
+    }
     rows = []
     for name, (model, extra) in models.items():
         model.to(device=device, dtype=dtype)
@@ -83,13 +88,19 @@ def main() -> None:
     base_ms = rows[0][2]
     table = ["| model | extra parameters at inference | latency (ms/batch) | ratio vs base |", "| --- | ---: | ---: | ---: |"]
     table += [f"| {n} | {p:,} | {ms:.1f} | {ms / base_ms:.2f}x |" for n, p, ms in rows]
-    report = "\n".join([
-        "# Benchmark: PEFT inference latency", "",
-        f"Measured on: {machine()}; device {device} ({dtype}); torch {torch.__version__}.",
-        f"Batch {args.batch} x {args.length} tokens, median of {args.repeats} calls after 2 warm-ups; "
-        "random weights of MiniLM-L6's architecture.",
-        f"Command: `python benchmarks/bench_peft.py --batch {args.batch} --length {args.length} --repeats {args.repeats}`", "",
-        *table, ""])
+    report = "\n".join(
+        [
+            "# Benchmark: PEFT inference latency",
+            "",
+            f"Measured on: {machine()}; device {device} ({dtype}); torch {torch.__version__}.",
+            f"Batch {args.batch} x {args.length} tokens, median of {args.repeats} calls after 2 warm-ups; "
+            "random weights of MiniLM-L6's architecture.",
+            f"Command: `python benchmarks/bench_peft.py --batch {args.batch} --length {args.length} --repeats {args.repeats}`",
+            "",
+            *table,
+            "",
+        ]
+    )
     Path(args.out).write_text(report)
     print(report)
 

@@ -41,9 +41,8 @@ def plain_loop(model, tokenizer, prompts, max_new_tokens):
     with torch.inference_mode():
         for prompt in prompts:
             inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
-            out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
-            answers.append(tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+            out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+            answers.append(tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip())
     return answers
 
 
@@ -66,9 +65,10 @@ def main() -> None:
     args = ap.parse_args()
     cache = StageCache(Path(args.cache))
     questions, passages = contexts(args.questions, args.k, args.ratio, cache)
-    gen = HFGenerator(HFGeneratorConfig(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-                                        cpu_threads=args.threads),
-                      Context(cache=cache, show_progress=False))
+    gen = HFGenerator(
+        HFGeneratorConfig(batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, cpu_threads=args.threads),
+        Context(cache=cache, show_progress=False),
+    )
     prompts = gen.prompts(questions, passages)  # loads the model
     gen.generate(questions[:1], passages[:1])  # warm-up, both sides share it
     count = lambda answers: sum(len(gen.tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers)  # noqa
@@ -80,11 +80,15 @@ def main() -> None:
     t_plain = time.perf_counter() - started
     tps_ours, tps_plain = count(ours) / t_ours, count(plain) / t_plain
     same = sum(a == b for a, b in zip(ours, plain))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} torch threads, device {gen.model.device}, dtype {gen.model.dtype}, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{args.questions} prompts, k={args.k}, ratio={args.ratio}, max_new_tokens={args.max_new_tokens}, "
-          f"harness batch_size={args.batch_size}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} torch threads, device {gen.model.device}, dtype {gen.model.dtype}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{args.questions} prompts, k={args.k}, ratio={args.ratio}, max_new_tokens={args.max_new_tokens}, "
+        f"harness batch_size={args.batch_size}"
+    )
     print(f"harness generator : {count(ours):5d} tokens in {t_ours:7.2f} s = {tps_ours:7.2f} tokens/s")
     print(f"plain generate loop: {count(plain):5d} tokens in {t_plain:7.2f} s = {tps_plain:7.2f} tokens/s")
     print(f"ratio harness/plain: {tps_ours / tps_plain:.2f}x; identical answers: {same}/{len(ours)}")

@@ -91,13 +91,26 @@ def bench_bi(queries, passages, args, device: str, dtype: str) -> dict:
     theirs_fn = lambda: theirs.encode(passages, batch_size=args.batch_size, convert_to_tensor=True)
     ours_fn(), theirs_fn()  # warm up
     t_ours, t_theirs, ratio = race(ours_fn, theirs_fn, args.repeats)
-    diff = (torch.nn.functional.normalize(ours.encode(passages), dim=-1) - theirs.encode(
-        passages, batch_size=args.batch_size, convert_to_tensor=True).float().cpu()).abs().max().item()
+    diff = (
+        (
+            torch.nn.functional.normalize(ours.encode(passages), dim=-1)
+            - theirs.encode(passages, batch_size=args.batch_size, convert_to_tensor=True).float().cpu()
+        )
+        .abs()
+        .max()
+        .item()
+    )
     tokens = sum(min(len(x), 256) for x in ours.tokenizer(passages)["input_ids"])
-    return {"what": "bi_encoder passages/s", "n": len(passages), "ours_per_s": len(passages) / t_ours,
-            "theirs_per_s": len(passages) / t_theirs, "ratio_best": t_theirs / t_ours,
-            "ratio_median": ratio, "max_abs_diff": diff,
-            "ours_tokens_per_s": tokens / t_ours}
+    return {
+        "what": "bi_encoder passages/s",
+        "n": len(passages),
+        "ours_per_s": len(passages) / t_ours,
+        "theirs_per_s": len(passages) / t_theirs,
+        "ratio_best": t_theirs / t_ours,
+        "ratio_median": ratio,
+        "max_abs_diff": diff,
+        "ours_tokens_per_s": tokens / t_ours,
+    }
 
 
 def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
@@ -117,9 +130,15 @@ def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
         ours_fn(), theirs_fn()
         t_ours, t_theirs, ratio = race(ours_fn, theirs_fn, args.repeats)
         diff = max(abs(a - float(b)) for a, b in zip(ours_fn(), theirs_fn()))
-    return {"what": "cross_encoder pairs/s", "n": len(pairs), "ours_per_s": len(pairs) / t_ours,
-            "theirs_per_s": len(pairs) / t_theirs, "ratio_best": t_theirs / t_ours,
-            "ratio_median": ratio, "max_abs_diff": diff}
+    return {
+        "what": "cross_encoder pairs/s",
+        "n": len(pairs),
+        "ours_per_s": len(pairs) / t_ours,
+        "theirs_per_s": len(pairs) / t_theirs,
+        "ratio_best": t_theirs / t_ours,
+        "ratio_median": ratio,
+        "max_abs_diff": diff,
+    }
 
 
 def race_many(fns: dict, repeats: int) -> dict[str, float]:
@@ -164,8 +183,11 @@ def fast_speed(queries, passages, args, cache_root: Path) -> list[dict]:
     start = time.perf_counter()
     ours8.encode(passages[:2])
     build_bi = time.perf_counter() - start
-    fns = {"sentence-transformers fp32": lambda: st.encode(passages, batch_size=args.batch_size),
-           "harness fp32": lambda: ours32.encode(passages), "harness int8": lambda: ours8.encode(passages)}
+    fns = {
+        "sentence-transformers fp32": lambda: st.encode(passages, batch_size=args.batch_size),
+        "harness fp32": lambda: ours32.encode(passages),
+        "harness int8": lambda: ours8.encode(passages),
+    }
     st = SentenceTransformer(minilm, device="cpu")
     st.max_seq_length = 256
     ours32 = BiEncoder(None, device="cpu", batch_size=args.batch_size, passage_max_length=256)
@@ -178,9 +200,16 @@ def fast_speed(queries, passages, args, cache_root: Path) -> list[dict]:
     best = race_many(fns, args.repeats)
     ref = ours32.encode(passages)
     cos = torch.nn.functional.cosine_similarity(ref, ours8.encode(passages))
-    rows.append({"what": "bi_encoder passages/s", "n": len(passages), "per_s": {k: len(passages) / v
-                 for k, v in best.items()}, "int8_build_s": build_bi, "st_onnx": why or "ran",
-                 "int8_vs_fp32": {"min_cosine": cos.min().item(), "mean_cosine": cos.mean().item()}})
+    rows.append(
+        {
+            "what": "bi_encoder passages/s",
+            "n": len(passages),
+            "per_s": {k: len(passages) / v for k, v in best.items()},
+            "int8_build_s": build_bi,
+            "st_onnx": why or "ran",
+            "int8_vs_fp32": {"min_cosine": cos.min().item(), "mean_cosine": cos.mean().item()},
+        }
+    )
 
     folder = cross_encoder_folder(cache_root / "cross")
     ours8 = CrossEncoder(folder, device="cpu", dtype="int8", batch_size=args.batch_size, max_length=512, cache=cache)
@@ -190,16 +219,25 @@ def fast_speed(queries, passages, args, cache_root: Path) -> list[dict]:
     ours32 = CrossEncoder(folder, device="cpu", batch_size=args.batch_size, max_length=512)
     theirs = STCrossEncoder(folder, device="cpu", max_length=512)
     pairs = list(zip(queries, passages))
-    fns = {"sentence-transformers fp32": lambda: theirs.predict(pairs, batch_size=args.batch_size),
-           "harness fp32": lambda: ours32.predict(queries, passages),
-           "harness int8": lambda: ours8.predict(queries, passages)}
+    fns = {
+        "sentence-transformers fp32": lambda: theirs.predict(pairs, batch_size=args.batch_size),
+        "harness fp32": lambda: ours32.predict(queries, passages),
+        "harness int8": lambda: ours8.predict(queries, passages),
+    }
     for fn in fns.values():
         fn()
     best = race_many(fns, args.repeats)
     diff = max(abs(a - b) for a, b in zip(ours32.predict(queries, passages), ours8.predict(queries, passages)))
-    rows.append({"what": "cross_encoder pairs/s", "n": len(pairs), "per_s": {k: len(pairs) / v for k, v in best.items()},
-                 "int8_build_s": build_cross, "st_onnx": "not tried (bi-encoder's result holds)",
-                 "int8_vs_fp32": {"max_abs_logit_change": diff}})
+    rows.append(
+        {
+            "what": "cross_encoder pairs/s",
+            "n": len(pairs),
+            "per_s": {k: len(pairs) / v for k, v in best.items()},
+            "int8_build_s": build_cross,
+            "st_onnx": "not tried (bi-encoder's result holds)",
+            "int8_vs_fp32": {"max_abs_logit_change": diff},
+        }
+    )
     return rows
 
 
@@ -216,10 +254,22 @@ def fast_quality(results: Path, query_limit: int = 0) -> list[dict]:
             row = {"dataset": dataset, "reranker": reranker}
             for dtype in ("float32", "int8"):
                 name = f"{dataset}-{reranker}-{dtype}-q{query_limit or 'all'}"
-                cmd = [sys.executable, "-m", "harness.cli", "run", f"dataset=msmarco-passage-mini/{dataset}",
-                       "retriever=run", f"reranker={reranker}", f"reranker.dtype={dtype}", "tracking=none",
-                       f"results_dir={results}", "experiment_name=bench_fast", f"run_name={name}",
-                       "show_progress=false", f"dataset.query_limit={query_limit or 'null'}"]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "harness.cli",
+                    "run",
+                    f"dataset=msmarco-passage-mini/{dataset}",
+                    "retriever=run",
+                    f"reranker={reranker}",
+                    f"reranker.dtype={dtype}",
+                    "tracking=none",
+                    f"results_dir={results}",
+                    "experiment_name=bench_fast",
+                    f"run_name={name}",
+                    "show_progress=false",
+                    f"dataset.query_limit={query_limit or 'null'}",
+                ]
                 start = time.perf_counter()
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode:
@@ -246,9 +296,14 @@ def fast_main(args) -> None:
         print(json.dumps({"speed": speed}), flush=True)  # a long quality part must not hold these back
         load_mid = os.getloadavg()
         quality = [] if args.skip_quality else fast_quality(Path(args.runs), args.query_limit)
-    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
-            "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "args": vars(args),
-            "load_average": {"before": load_before, "after_speed": load_mid, "after": os.getloadavg()}}
+    meta = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "args": vars(args),
+        "load_average": {"before": load_before, "after_speed": load_mid, "after": os.getloadavg()},
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "speed": speed, "quality": quality}, indent=1))
     print(json.dumps(meta))
@@ -257,13 +312,18 @@ def fast_main(args) -> None:
         print("|---|---|" + "---|" * (len(r["per_s"]) + 1))
     for r in speed:
         rates = r["per_s"]
-        print(f"| {r['what']} | {r['n']} | " + " | ".join(f"{rates.get(k, float('nan')):.1f}" for k in speed[0]["per_s"])
-              + f" | {rates['harness int8'] / rates['sentence-transformers fp32']:.2f}x |")
+        print(
+            f"| {r['what']} | {r['n']} | "
+            + " | ".join(f"{rates.get(k, float('nan')):.1f}" for k in speed[0]["per_s"])
+            + f" | {rates['harness int8'] / rates['sentence-transformers fp32']:.2f}x |"
+        )
     print("| dataset | reranker | nDCG@10 fp32 | nDCG@10 int8 | change | fp32 run s | int8 run s |")
     print("|---|---|---|---|---|---|---|")
     for r in quality:
-        print(f"| {r['dataset']} | {r['reranker']} | {r['float32_ndcg@10']:.4f} | {r['int8_ndcg@10']:.4f} | "
-              f"{r['ndcg_change']:+.4f} | {r['float32_seconds']:.0f} | {r['int8_seconds']:.0f} |")
+        print(
+            f"| {r['dataset']} | {r['reranker']} | {r['float32_ndcg@10']:.4f} | {r['int8_ndcg@10']:.4f} | "
+            f"{r['ndcg_change']:+.4f} | {r['float32_seconds']:.0f} | {r['int8_seconds']:.0f} |"
+        )
 
 
 def main() -> None:
@@ -284,25 +344,42 @@ def main() -> None:
     if args.fast:
         return fast_main(args)
     queries, passages = real_pairs(args.pairs)
-    rows = [{**bench_bi(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"},
-            {**bench_cross(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"}]
+    rows = [
+        {**bench_bi(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"},
+        {**bench_cross(queries, passages, args, "cpu", "float32"), "device": "cpu", "dtype": "float32"},
+    ]
     if torch.cuda.is_available():
         for fn in (bench_bi, bench_cross):
-            rows.append({**fn(queries * 8, passages * 8, args, "cuda", "bfloat16"), "device": "cuda",
-                         "dtype": "bfloat16", "gpu": torch.cuda.get_device_name()})
+            rows.append(
+                {
+                    **fn(queries * 8, passages * 8, args, "cuda", "bfloat16"),
+                    "device": "cuda",
+                    "dtype": "bfloat16",
+                    "gpu": torch.cuda.get_device_name(),
+                }
+            )
     else:
         print("no CUDA device: GPU (bf16) part skipped")
-    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
-            "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "args": vars(args)}
+    meta = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "args": vars(args),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(json.dumps(meta))
-    print("| what | device | dtype | n | harness /s | sentence-transformers /s | ratio (best) | ratio (median round) "
-          "| max abs diff |")
+    print(
+        "| what | device | dtype | n | harness /s | sentence-transformers /s | ratio (best) | ratio (median round) "
+        "| max abs diff |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['what']} | {r['device']} | {r['dtype']} | {r['n']} | {r['ours_per_s']:.1f} | "
-              f"{r['theirs_per_s']:.1f} | {r['ratio_best']:.2f}x | {r['ratio_median']:.2f}x | {r['max_abs_diff']:.2e} |")
+        print(
+            f"| {r['what']} | {r['device']} | {r['dtype']} | {r['n']} | {r['ours_per_s']:.1f} | "
+            f"{r['theirs_per_s']:.1f} | {r['ratio_best']:.2f}x | {r['ratio_median']:.2f}x | {r['max_abs_diff']:.2e} |"
+        )
 
 
 if __name__ == "__main__":

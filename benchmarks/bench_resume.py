@@ -38,24 +38,45 @@ def child(args) -> None:
     work = Path(args.work)
     corpus = bench_scale.SyntheticCorpus(work / "corpus.tsv", args.size)
     ctx = bench_scale.context(Path(args.cache))
-    retriever = bench_scale.component(ctx, "retriever", {
-        "name": "dense", "model": bench_scale.random_encoder(work / "random-encoder"), "batch_size": 64,
-        "passage_max_length": 128, "shard_size": -(-args.size // args.shards)})
+    retriever = bench_scale.component(
+        ctx,
+        "retriever",
+        {
+            "name": "dense",
+            "model": bench_scale.random_encoder(work / "random-encoder"),
+            "batch_size": 64,
+            "passage_max_length": 128,
+            "shard_size": -(-args.size // args.shards),
+        },
+    )
     started = time.perf_counter()
     retriever.corpus_vectors(corpus)
-    print("RESULT " + json.dumps({"encode_s": time.perf_counter() - started, "cache": dict(ctx.cache.stats)}),
-          flush=True)
+    print("RESULT " + json.dumps({"encode_s": time.perf_counter() - started, "cache": dict(ctx.cache.stats)}), flush=True)
 
 
 def command(args, cache: Path) -> list[str]:
-    return [sys.executable, __file__, "--child", "--size", str(args.size), "--shards", str(args.shards),
-            "--work", str(args.work), "--cache", str(cache)]
+    return [
+        sys.executable,
+        __file__,
+        "--child",
+        "--size",
+        str(args.size),
+        "--shards",
+        str(args.shards),
+        "--work",
+        str(args.work),
+        "--cache",
+        str(cache),
+    ]
 
 
 def finished_shards(cache: Path) -> int:
     folder = cache / "corpus-shards"
-    return sum(1 for f in folder.glob("*") if not f.name.startswith(".") and (f / "manifest.json").exists()) \
-        if folder.is_dir() else 0
+    return (
+        sum(1 for f in folder.glob("*") if not f.name.startswith(".") and (f / "manifest.json").exists())
+        if folder.is_dir()
+        else 0
+    )
 
 
 def timed(args, cache: Path) -> dict:
@@ -74,8 +95,7 @@ def killed_at_half(args, cache: Path) -> dict:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    return {"killed_after_s": time.perf_counter() - started, "shards_done": finished_shards(cache),
-            "returncode": proc.returncode}
+    return {"killed_after_s": time.perf_counter() - started, "shards_done": finished_shards(cache), "returncode": proc.returncode}
 
 
 def main() -> None:
@@ -98,9 +118,17 @@ def main() -> None:
         fresh = timed(args, args.work / "cache-fresh")
         killed = killed_at_half(args, args.work / "cache-killed")
         rerun = timed(args, args.work / "cache-killed")
-    result = {"machine": machine(), "load": load, "size": args.size, "shards": args.shards, "fresh": fresh,
-              "killed": killed, "rerun": rerun, "process_ratio": rerun["process_s"] / fresh["process_s"],
-              "encode_ratio": rerun["encode_s"] / fresh["encode_s"]}
+    result = {
+        "machine": machine(),
+        "load": load,
+        "size": args.size,
+        "shards": args.shards,
+        "fresh": fresh,
+        "killed": killed,
+        "rerun": rerun,
+        "process_ratio": rerun["process_s"] / fresh["process_s"],
+        "encode_ratio": rerun["encode_s"] / fresh["encode_s"],
+    }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

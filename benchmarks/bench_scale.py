@@ -132,6 +132,7 @@ class SyntheticCorpus:
 
 # -- the measures, one subprocess each -----------------------------------------
 
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -140,8 +141,9 @@ def context(cache: Path):
     from harness.cache import StageCache
     from harness.components import Context
 
-    return Context(cache=StageCache(cache), dataset_id="synthetic", data_root=str(cache), device="cpu", seed=0,
-                   show_progress=False)
+    return Context(
+        cache=StageCache(cache), dataset_id="synthetic", data_root=str(cache), device="cpu", seed=0, show_progress=False
+    )
 
 
 def component(ctx, kind: str, options: dict):
@@ -160,8 +162,13 @@ def measure_bm25(corpus: SyntheticCorpus, work: Path) -> dict:
     queries = topics()
     started = time.perf_counter()
     retriever.retrieve(corpus, queries)
-    return {"index_s": index_s, "query_s": time.perf_counter() - started, "queries": len(queries),
-            "rss_index_mb": rss_index, "rss_mb": peak_rss_mb()}
+    return {
+        "index_s": index_s,
+        "query_s": time.perf_counter() - started,
+        "queries": len(queries),
+        "rss_index_mb": rss_index,
+        "rss_mb": peak_rss_mb(),
+    }
 
 
 def random_encoder(folder: Path) -> str:
@@ -173,8 +180,14 @@ def random_encoder(folder: Path) -> str:
 
     if not (folder / "config.json").exists():
         tokenizer = load_tokenizer(None)
-        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=1,
-                            num_attention_heads=2, intermediate_size=128, max_position_embeddings=512)
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=512,
+        )
         torch.manual_seed(0)
         model = BertModel(config)
         with torch.no_grad():  # no shared position component: vectors are a (transformed) bag of words
@@ -192,13 +205,20 @@ def measure_dense(corpus: SyntheticCorpus, work: Path, model: str | None, search
 
     model_path = random_encoder(work.parent / "random-encoder") if model == "random" else model
     shard = max(1000, min(50000, corpus.size // 10))
-    retriever = component(context(work / "cache"), "retriever", {"name": "dense", "model": model_path, "top_k": 100,
-                                                                "shard_size": shard, "batch_size": 64,
-                                                                "passage_max_length": 128})
+    retriever = component(
+        context(work / "cache"),
+        "retriever",
+        {"name": "dense", "model": model_path, "top_k": 100, "shard_size": shard, "batch_size": 64, "passage_max_length": 128},
+    )
     started = time.perf_counter()
     vectors = retriever.corpus_vectors(corpus)
-    out = {"encode_s": time.perf_counter() - started, "shard_size": shard, "dim": vectors.dim,
-           "rss_encode_mb": peak_rss_mb(), "vectors_mb": round(len(vectors) * vectors.dim * 4 / 2**20, 1)}
+    out = {
+        "encode_s": time.perf_counter() - started,
+        "shard_size": shard,
+        "dim": vectors.dim,
+        "rss_encode_mb": peak_rss_mb(),
+        "vectors_mb": round(len(vectors) * vectors.dim * 4 / 2**20, 1),
+    }
     if not search:
         return out
     queries = topics()
@@ -208,8 +228,16 @@ def measure_dense(corpus: SyntheticCorpus, work: Path, model: str | None, search
     _, exact = exact_search(q, vectors, 100, score)
     out.update(exact_s=time.perf_counter() - started, rss_exact_mb=peak_rss_mb())
     nlist = 2 ** round(math.log2(4 * math.sqrt(len(vectors))))
-    params = {"nlist": nlist, "nprobe": 1, "pq_m": 8, "pq_nbits": 8, "hnsw_m": 32, "ef_construction": 100,
-              "ef_search": 128, "train_size": min(len(vectors), 40 * nlist)}
+    params = {
+        "nlist": nlist,
+        "nprobe": 1,
+        "pq_m": 8,
+        "pq_nbits": 8,
+        "hnsw_m": 32,
+        "ef_construction": 100,
+        "ef_search": 128,
+        "train_size": min(len(vectors), 40 * nlist),
+    }
     keys = [Path(f).name for f in vectors.folders]
     started = time.perf_counter()
     index = faiss_index.cached_index(retriever.context.cache, vectors, "ivf_flat", params, keys, True, 0)
@@ -228,8 +256,12 @@ def measure_dense(corpus: SyntheticCorpus, work: Path, model: str | None, search
         build = time.perf_counter() - started
         started = time.perf_counter()
         _, found = faiss_index.search(hnsw, q.numpy(), 100, params, True)
-        out["hnsw"] = {"build_s": build, "search_s": time.perf_counter() - started, "ef_search": 128,
-                       "recall@100": faiss_index.recall_at(found, exact, 100)}
+        out["hnsw"] = {
+            "build_s": build,
+            "search_s": time.perf_counter() - started,
+            "ef_search": 128,
+            "recall@100": faiss_index.recall_at(found, exact, 100),
+        }
     return out
 
 
@@ -255,19 +287,35 @@ def run_child(kind: str, size: int, corpus: Path, work: Path) -> dict:
 
     shutil.rmtree(work, ignore_errors=True)  # an empty cache: every stage computed, none read back
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, "--size", str(size), "--corpus", str(corpus),
-                           "--work", str(work), "--threads", str(THREADS)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            "--size",
+            str(size),
+            "--corpus",
+            str(corpus),
+            "--work",
+            str(work),
+            "--threads",
+            str(THREADS),
+        ],
+        capture_output=True,
+        text=True,
+    )
     lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not lines:
         raise SystemExit(f"bench_scale: {kind} at {size} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     result["process_s"] = time.perf_counter() - started
-    print(f"  {kind:6s} {size:>9,d}: " + json.dumps({k: v for k, v in result.items() if k not in ("ivf",)}),
-          flush=True)
+    print(f"  {kind:6s} {size:>9,d}: " + json.dumps({k: v for k, v in result.items() if k not in ("ivf",)}), flush=True)
     return result
 
 
 # -- report ------------------------------------------------------------------
+
 
 def exponent(points: list[tuple[int, float]]) -> float | None:
     import numpy as np
@@ -322,38 +370,54 @@ def plot(results: dict, path: Path) -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"Machine: {results['machine']}; load average at start {results['load']}.", "",
-             "| passages | BM25 index s | BM25 query s (100 q) | BM25 peak RSS MB | dense encode s | "
-             "encode peak RSS MB | vectors MB | exact search s | IVF nlist/nprobe | IVF search s | recall@100 | "
-             "exact/IVF | HNSW search s (recall) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Machine: {results['machine']}; load average at start {results['load']}.",
+        "",
+        "| passages | BM25 index s | BM25 query s (100 q) | BM25 peak RSS MB | dense encode s | "
+        "encode peak RSS MB | vectors MB | exact search s | IVF nlist/nprobe | IVF search s | recall@100 | "
+        "exact/IVF | HNSW search s (recall) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     sizes = sorted({int(s) for s in results["bm25"]} | {int(s) for s in results["dense"]})
     for n in sizes:
         b, d = results["bm25"].get(str(n), {}), results["dense"].get(str(n), {})
         best = best_ivf(d) if d else None
         hnsw = d.get("hnsw")
-        cells = [f"{n:,}", _f(b.get("index_s")), _f(b.get("query_s")), _f(b.get("rss_mb"), 0), _f(d.get("encode_s")),
-                 _f(d.get("rss_encode_mb"), 0), _f(d.get("vectors_mb"), 1), _f(d.get("exact_s"), 3),
-                 f"{d['nlist']}/{best['nprobe']}" if best else "-", _f(best and best["search_s"], 4),
-                 _f(best and best["recall@100"], 3),
-                 f"{d['exact_s'] / best['search_s']:.1f}x" if best else "-",
-                 f"{hnsw['search_s']:.4f} ({hnsw['recall@100']:.3f})" if hnsw else "-"]
+        cells = [
+            f"{n:,}",
+            _f(b.get("index_s")),
+            _f(b.get("query_s")),
+            _f(b.get("rss_mb"), 0),
+            _f(d.get("encode_s")),
+            _f(d.get("rss_encode_mb"), 0),
+            _f(d.get("vectors_mb"), 1),
+            _f(d.get("exact_s"), 3),
+            f"{d['nlist']}/{best['nprobe']}" if best else "-",
+            _f(best and best["search_s"], 4),
+            _f(best and best["recall@100"], 3),
+            f"{d['exact_s'] / best['search_s']:.1f}x" if best else "-",
+            f"{hnsw['search_s']:.4f} ({hnsw['recall@100']:.3f})" if hnsw else "-",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Fitted exponents (time ~ passages^e):", ""]
     for name, points in curves(results).items():
         e = exponent(points)
         lines.append(f"- {name}: " + (f"e = {e:.2f} over {len(points)} sizes" if e is not None else "one size only"))
     for n, m in sorted(results.get("minilm", {}).items()):
-        lines.append(f"- all-MiniLM-L6-v2 encoding of {int(n):,} passages: {m['encode_s']:.1f} s "
-                     f"({int(n) / m['encode_s']:.0f} passages/s), peak RSS {m['rss_encode_mb']:.0f} MB")
+        lines.append(
+            f"- all-MiniLM-L6-v2 encoding of {int(n):,} passages: {m['encode_s']:.1f} s "
+            f"({int(n) / m['encode_s']:.0f} passages/s), peak RSS {m['rss_encode_mb']:.0f} MB"
+        )
     lines += ["", "IVF-flat recall@100 by nprobe (exact search time in brackets):", ""]
     for label, part in (("random encoder", results["dense"]), ("all-MiniLM-L6-v2", results.get("minilm", {}))):
         for n, d in sorted(part.items(), key=lambda kv: int(kv[0])):
             sweep = ", ".join(f"{r['nprobe']}: {r['recall@100']:.3f} in {r['search_s'] * 1000:.1f} ms" for r in d["ivf"])
             hnsw = d.get("hnsw")
-            lines.append(f"- {label}, {int(n):,} passages, nlist {d['nlist']} (exact {d['exact_s'] * 1000:.1f} ms): "
-                         f"{sweep}" + (f"; HNSW (M 32, efSearch 128): {hnsw['recall@100']:.3f} in "
-                                       f"{hnsw['search_s'] * 1000:.1f} ms" if hnsw else ""))
+            lines.append(
+                f"- {label}, {int(n):,} passages, nlist {d['nlist']} (exact {d['exact_s'] * 1000:.1f} ms): "
+                f"{sweep}"
+                + (f"; HNSW (M 32, efSearch 128): {hnsw['recall@100']:.3f} in {hnsw['search_s'] * 1000:.1f} ms" if hnsw else "")
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -386,8 +450,14 @@ def main() -> None:
     dense_sizes = [int(s) for s in (args.dense_sizes or args.sizes).split(",") if s]
     from common import machine
 
-    results = {"machine": machine(), "threads": args.threads, "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-               "bm25": {}, "dense": {}, "minilm": {}}
+    results = {
+        "machine": machine(),
+        "threads": args.threads,
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "bm25": {},
+        "dense": {},
+        "minilm": {},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SWEEP = ["-m", "retriever=bm25", "reranker=overlap", "reranker.weight=0,0.5,1", "tracking=none",
-         "show_progress=false", "experiment_name=bench"]
+SWEEP = [
+    "-m",
+    "retriever=bm25",
+    "reranker=overlap",
+    "reranker.weight=0,0.5,1",
+    "tracking=none",
+    "show_progress=false",
+    "experiment_name=bench",
+]
 
 
 def install_plugin(site: Path) -> None:
@@ -48,8 +55,12 @@ def install_plugin(site: Path) -> None:
 
 def sweep(env: dict, results: Path, *extra: str) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", *SWEEP[:1], f"results_dir={results}",
-                           *SWEEP[1:], *extra], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *SWEEP[:1], f"results_dir={results}", *SWEEP[1:], *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
@@ -65,8 +76,7 @@ def main() -> None:
         tmp = Path(tmp)
         (tmp / "site").mkdir()
         install_plugin(tmp / "site")
-        env = {**os.environ, "PYTHONPATH": str(tmp / "site"), "IR_DATASETS_HOME": str(tmp / "irds"),
-               "HF_HUB_OFFLINE": "1"}
+        env = {**os.environ, "PYTHONPATH": str(tmp / "site"), "IR_DATASETS_HOME": str(tmp / "irds"), "HF_HUB_OFFLINE": "1"}
         sweep(env, tmp / "warmup", "use_cache=false", "dataset.query_limit=2")  # docstore, numba caches
         times: dict[str, list[float]] = {"cached": [], "uncached": [], "resumed": []}
         for repeat in range(args.repeats):
@@ -74,10 +84,14 @@ def main() -> None:
             times["cached"].append(sweep(env, tmp / f"c{repeat}"))
             times["resumed"].append(sweep(env, tmp / f"c{repeat}"))
     best = {name: min(values) for name, values in times.items()}
-    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "times_s": times, "best_s": best,
-              "uncached_over_cached": best["uncached"] / best["cached"],
-              "uncached_over_resumed": best["uncached"] / best["resumed"]}
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "times_s": times,
+        "best_s": best,
+        "uncached_over_cached": best["uncached"] / best["cached"],
+        "uncached_over_resumed": best["uncached"] / best["resumed"],
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

@@ -17,9 +17,22 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
 
 _EXPORTS = {
     "hookimpl": "harness.hookspecs",
-    **{name: "harness.components" for name in (
-        "Component", "Context", "Retriever", "Reranker", "PeftMethod", "Generator", "NoiseInjector", "Metric",
-        "Tracker", "TrackedRun", "option")},
+    **{
+        name: "harness.components"
+        for name in (
+            "Component",
+            "Context",
+            "Retriever",
+            "Reranker",
+            "PeftMethod",
+            "Generator",
+            "NoiseInjector",
+            "Metric",
+            "Tracker",
+            "TrackedRun",
+            "option",
+        )
+    },
     **{name: "harness.errors" for name in ("HarnessError", "ConfigError", "DataError", "PluginError")},
     "run_experiment": "harness.pipeline",
 }

@@ -66,14 +66,16 @@ class Bounds:
     def _in_range(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             return False
-        return ((self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
-                and (self.le is None or value <= self.le) and (self.lt is None or value < self.lt))
+        return (
+            (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
 
     def _range(self) -> str:
-        low = (f"[{_number(self.ge)}" if self.ge is not None else f"({_number(self.gt)}" if self.gt is not None
-               else None)
-        high = (f"{_number(self.le)}]" if self.le is not None else f"{_number(self.lt)})" if self.lt is not None
-                else None)
+        low = f"[{_number(self.ge)}" if self.ge is not None else f"({_number(self.gt)}" if self.gt is not None else None
+        high = f"{_number(self.le)}]" if self.le is not None else f"{_number(self.lt)})" if self.lt is not None else None
         if low and high:
             return f"in {low}, {high}"
         if low:
@@ -116,4 +118,3 @@ def check(config: Any, where: str, schema: type | None = None) -> None:
     """Raise a ConfigError naming ``where`` and the key for the first field of ``config`` out of bounds."""
     for key, problem in violations(schema or type(config), config):
         raise ConfigError(f"{where}: key '{key}': {problem}")
-

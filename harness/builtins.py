@@ -10,16 +10,31 @@ the name to block it by (``plugins.blocked=[retriever.bm25]`` or
 block the same modules (``LEGACY_NAMES``).
 """
 
-BUILTIN_PLUGINS: dict[str, str] = {name: f"harness_plugins.{name}" for name in [
-    "dataset.msmarco_passage_mini",
-    "retriever.bm25", "retriever.run", "retriever.dense",
-    "reranker.bi_encoder", "reranker.cross_encoder", "reranker.late_interaction",
-    "peft.none", "peft.lora", "peft.adapter",
-    "tracking.mlflow", "tracking.none",
-    "dataset.halueval_qa", "dataset.qa_jsonl", "dataset.files",
-    "generator.hf",
-    "noise.random", "noise.hard", "noise.counterfactual", "noise.retrieved",
-]}
+BUILTIN_PLUGINS: dict[str, str] = {
+    name: f"harness_plugins.{name}"
+    for name in [
+        "dataset.msmarco_passage_mini",
+        "retriever.bm25",
+        "retriever.run",
+        "retriever.dense",
+        "reranker.bi_encoder",
+        "reranker.cross_encoder",
+        "reranker.late_interaction",
+        "peft.none",
+        "peft.lora",
+        "peft.adapter",
+        "tracking.mlflow",
+        "tracking.none",
+        "dataset.halueval_qa",
+        "dataset.qa_jsonl",
+        "dataset.files",
+        "generator.hf",
+        "noise.random",
+        "noise.hard",
+        "noise.counterfactual",
+        "noise.retrieved",
+    ]
+}
 
 # Built-in plugin names before the modules were named after their config options.
 LEGACY_NAMES: dict[str, tuple[str, ...]] = {

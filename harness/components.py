@@ -28,9 +28,19 @@ Run = dict[str, dict[str, float]]
 Qrels = dict[str, dict[str, int]]
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", *, ge: float | None = None, gt: float | None = None,
-           le: float | None = None, lt: float | None = None, choices: Sequence[Any] | None = None,
-           items: Bounds | None = None, min_items: int | None = None, **kwargs: Any) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: Sequence[Any] | None = None,
+    items: Bounds | None = None,
+    min_items: int | None = None,
+    **kwargs: Any,
+) -> Any:
     """A dataclass field with help text and, optionally, the values it accepts.
 
     ``ge``/``gt``/``le``/``lt`` bound a number, ``choices`` lists the allowed
@@ -75,8 +85,10 @@ def check_queries(queries: Sequence[Any], where: str) -> None:
         if not (isinstance(getattr(query, "query_id", None), str) and isinstance(getattr(query, "text", None), str)):
             from harness.errors import DataError
 
-            raise DataError(f"{where}: query #{position} is {query!r}, not a query record with "
-                            "string fields query_id and text (e.g. ir_datasets' GenericQuery)")
+            raise DataError(
+                f"{where}: query #{position} is {query!r}, not a query record with "
+                "string fields query_id and text (e.g. ir_datasets' GenericQuery)"
+            )
 
 
 class Component(ABC):
@@ -225,8 +237,7 @@ class Tracker(Component):
         """Close a tracked run with ``status`` (resume marks a killed job's run KILLED); default: nothing to close."""
 
     @abstractmethod
-    def start(self, experiment: str, run_name: str, params: Mapping[str, Any],
-              tags: Mapping[str, str]) -> TrackedRun:
+    def start(self, experiment: str, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> TrackedRun:
         """Open a run and log its params and tags."""
 
 
@@ -313,9 +324,11 @@ def check_contract(component: Component, protocol: type, role: str) -> None:
     if missing:
         from harness.errors import ConfigError
 
-        raise ConfigError(f"{component.kind} '{component.name}' ({type(component).__module__}."
-                          f"{type(component).__qualname__}) cannot be {role}: it lacks {', '.join(missing)} "
-                          f"(harness.components.{protocol.__name__})")
+        raise ConfigError(
+            f"{component.kind} '{component.name}' ({type(component).__module__}."
+            f"{type(component).__qualname__}) cannot be {role}: it lacks {', '.join(missing)} "
+            f"(harness.components.{protocol.__name__})"
+        )
 
 
 class Kind(NamedTuple):

@@ -23,8 +23,7 @@ from harness.components import option
 @dataclass
 class DatasetConfig:
     id: str = MISSING  # an ir_datasets id, e.g. msmarco-passage-mini/trec-dl-2019
-    binary_relevance_level: int = option(1, "binary measures (MRR, MAP, recall) count rel >= this as relevant "
-                                            "(TREC DL: 2)", ge=1)
+    binary_relevance_level: int = option(1, "binary measures (MRR, MAP, recall) count rel >= this as relevant (TREC DL: 2)", ge=1)
     # True where the corpus is a subset of the real collection: first-stage
     # figures over it are not comparable to published full-collection ones.
     subset_corpus: bool = False
@@ -40,8 +39,9 @@ class FilesDatasetConfig(DatasetConfig):
     docs: Optional[str] = option(None, "documents: TSV 'doc_id<TAB>text', JSONL or TREC SGML <DOC>")
     queries: Optional[str] = option(None, "queries: TSV 'query_id<TAB>text', JSONL or TREC topics <top>")
     qrels: Optional[str] = option(None, "relevance judgments, TREC qrels 'qid iter docid label'")
-    docs_format: str = option("auto", "detected from the first non-blank character, or given",
-                              choices=("auto", "tsv", "jsonl", "trec"))
+    docs_format: str = option(
+        "auto", "detected from the first non-blank character, or given", choices=("auto", "tsv", "jsonl", "trec")
+    )
     queries_format: str = option("auto", "detected, or given", choices=("auto", "tsv", "jsonl", "trec"))
     query_field: str = option("title", "the text of a TREC topic", choices=("title", "desc", "narr", "title+desc"))
 

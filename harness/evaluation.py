@@ -40,8 +40,9 @@ def ranx_name(metric: str, binary_relevance_level: int) -> str:
     return f"{metric}-l{binary_relevance_level}"
 
 
-def evaluate(qrels: Qrels, run: Run, metrics: list[str], binary_relevance_level: int = 1,
-             custom: Mapping[str, Any] | None = None) -> Evaluation:
+def evaluate(
+    qrels: Qrels, run: Run, metrics: list[str], binary_relevance_level: int = 1, custom: Mapping[str, Any] | None = None
+) -> Evaluation:
     """Mean and per-query values of ``metrics``; ``custom`` maps extra names to Metric components."""
     if not qrels:
         raise ConfigError("cannot evaluate: the qrels are empty")
@@ -94,8 +95,10 @@ def require_overlap(run: Run, qrels: Qrels, run_source: str, dataset_id: str) ->
     if not run:
         raise DataError(f"{run_source}: the run has no queries")
     if not run.keys() & qrels.keys():
-        raise DataError(f"{run_source}: no query of the run is judged in '{dataset_id}': run queries "
-                        f"{some_ids(run)}; judged queries {some_ids(qrels)}. Is the run for this dataset?")
+        raise DataError(
+            f"{run_source}: no query of the run is judged in '{dataset_id}': run queries "
+            f"{some_ids(run)}; judged queries {some_ids(qrels)}. Is the run for this dataset?"
+        )
 
 
 def some_ids(ids, shown: int = 3) -> str:

@@ -66,13 +66,19 @@ def is_run_folder(run_dir: Path) -> bool:
 def start_run_folder(run_dir: Path, config_hash: str) -> None:
     """Claim ``run_dir`` for a job of ``config_hash``: refuse a folder the harness did not make, then mark it."""
     if run_dir.exists() and not is_run_folder(run_dir):
-        raise PathError(f"{run_dir} exists and is not a harness run folder (no {MARKER}): refusing to write "
-                        "into it; move it away or choose another run_name / experiment_name")
+        raise PathError(
+            f"{run_dir} exists and is not a harness run folder (no {MARKER}): refusing to write "
+            "into it; move it away or choose another run_name / experiment_name"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     # A finished folder being redone stops looking finished before any of its files is rewritten.
     (run_dir / "metrics.json").unlink(missing_ok=True)
-    marker = {"config_hash": config_hash, "pid": os.getpid(), "host": socket.gethostname(),
-              "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    marker = {
+        "config_hash": config_hash,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     # A plain write on purpose: the marker counts from the moment it exists, even if a kill truncates it.
     (run_dir / MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
 
@@ -86,8 +92,15 @@ def read_marker(run_dir: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def write_run_folder(run_dir: Path, *, metrics: Mapping[str, float], per_query: Mapping[str, Mapping[str, float]],
-                     run: Mapping[str, Mapping[str, float]], config_yaml: str, info: Mapping[str, Any]) -> Path:
+def write_run_folder(
+    run_dir: Path,
+    *,
+    metrics: Mapping[str, float],
+    per_query: Mapping[str, Mapping[str, float]],
+    run: Mapping[str, Mapping[str, float]],
+    config_yaml: str,
+    info: Mapping[str, Any],
+) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run(run, run_dir / "run.trec", tag=safe_name(run_dir.name))
     write_text_atomic(run_dir / "config.yaml", config_yaml)

@@ -21,8 +21,17 @@ from harness.training import stage as train_stage
 from harness.config import implied
 from harness.errors import ConfigError, DataError
 from harness.cache import StageCache, stable_hash
-from harness.components import (Component, Context, PeftMethod, Reranker, Retriever, TrainableGenerator,
-                                TrainableReranker, Tracker, check_contract)
+from harness.components import (
+    Component,
+    Context,
+    PeftMethod,
+    Reranker,
+    Retriever,
+    TrainableGenerator,
+    TrainableReranker,
+    Tracker,
+    check_contract,
+)
 from harness.evaluation import evaluate, some_ids
 from harness.outputs import flatten, start_run_folder, write_run_folder
 from harness.plugin_manager import get_plugin_manager
@@ -32,8 +41,19 @@ from harness.registry import ComponentRegistry
 logger = logging.getLogger(__name__)
 
 # Keys that change where or how a run is recorded, not what it computes.
-NOT_IDENTITY = {"experiment_name", "run_name", "results_dir", "cache_dir", "use_cache", "show_progress",
-                "tracking", "hydra", "plugins", "resume", "suite"}
+NOT_IDENTITY = {
+    "experiment_name",
+    "run_name",
+    "results_dir",
+    "cache_dir",
+    "use_cache",
+    "show_progress",
+    "tracking",
+    "hydra",
+    "plugins",
+    "resume",
+    "suite",
+}
 
 
 @dataclass
@@ -59,8 +79,11 @@ def saved_adapter(config: Mapping[str, Any]) -> str | None:
     if old and new and old != new:
         raise ConfigError(f"load_adapter={new} and its deprecated alias adapter={old} disagree; give load_adapter= only")
     if old and not new:
-        logger.warning("adapter= is deprecated (it clashes with peft=adapter, the bottleneck method): "
-                       "use load_adapter=%s, which does the same", old)
+        logger.warning(
+            "adapter= is deprecated (it clashes with peft=adapter, the bottleneck method): "
+            "use load_adapter=%s, which does the same",
+            old,
+        )
     return new or old
 
 
@@ -133,9 +156,15 @@ def make_plan(config: Mapping[str, Any], registry: ComponentRegistry, choices: M
     results_dir = Path(config["results_dir"]).resolve()
     data_root = datasets.resolve_data_root(config["data_root"])
     ds = config["dataset"]
-    context = Context(cache=StageCache(Path(config["cache_dir"] or results_dir / "cache"), config["use_cache"]),
-                      dataset_id=ds["id"], data_root=str(data_root), results_dir=results_dir,
-                      device=config["device"], seed=config["seed"], show_progress=config["show_progress"])
+    context = Context(
+        cache=StageCache(Path(config["cache_dir"] or results_dir / "cache"), config["use_cache"]),
+        dataset_id=ds["id"],
+        data_root=str(data_root),
+        results_dir=results_dir,
+        device=config["device"],
+        seed=config["seed"],
+        show_progress=config["show_progress"],
+    )
 
     def build(kind: str) -> Any:  # each kind is built from the config group of its name
         where = f"{kind}={choices.get(kind, config[kind].get('name'))}"
@@ -144,16 +173,33 @@ def make_plan(config: Mapping[str, Any], registry: ComponentRegistry, choices: M
     retriever = cast(Retriever, build("retriever"))  # the registry built each of its kind's base class
     reranker = cast(Reranker, build("reranker")) if config.get("reranker") else None
     rag = RagStage.from_config(config, registry, context, choices) if config.get("generator") else None
-    tracker = cast(Tracker, registry.create("tracking", config.get("tracking") or implied("tracking"), context,
-                                            where="tracking"))
+    tracker = cast(Tracker, registry.create("tracking", config.get("tracking") or implied("tracking"), context, where="tracking"))
     adaptation = _adaptation(config, build, tracker, reranker, rag)
     digest = config_hash(config)
     run_name = config.get("run_name") or default_run_name(config, digest)
     label = corpus_label(ds["subset_corpus"], retriever.searches_corpus)
-    tags = {"harness.config_hash": digest, "harness.dataset": ds["id"], "harness.system": "+".join(system_names(config)),
-            "harness.corpus": "subset" if label.startswith("subset") else "full", "harness.corpus_label": label}
-    return Plan(config, registry, context, retriever, reranker, rag, tracker, adaptation, digest, run_name,
-                paths.run_folder(results_dir, config["experiment_name"], run_name), label, tags)
+    tags = {
+        "harness.config_hash": digest,
+        "harness.dataset": ds["id"],
+        "harness.system": "+".join(system_names(config)),
+        "harness.corpus": "subset" if label.startswith("subset") else "full",
+        "harness.corpus_label": label,
+    }
+    return Plan(
+        config,
+        registry,
+        context,
+        retriever,
+        reranker,
+        rag,
+        tracker,
+        adaptation,
+        digest,
+        run_name,
+        paths.run_folder(results_dir, config["experiment_name"], run_name),
+        label,
+        tags,
+    )
 
 
 def _adaptation(config, build, tracker, reranker, rag) -> Adaptation | None:
@@ -171,8 +217,10 @@ def _adaptation(config, build, tracker, reranker, rag) -> Adaptation | None:
         part = train_stage.adapter_part(load_adapter, tracker.tracking_uri())
     if part == "reranker":
         if not reranker:
-            raise ConfigError("train / load_adapter need a reranker to train (e.g. reranker=cross_encoder peft=lora), "
-                              "or train.part=generator with a generator")
+            raise ConfigError(
+                "train / load_adapter need a reranker to train (e.g. reranker=cross_encoder peft=lora), "
+                "or train.part=generator with a generator"
+            )
         check_contract(reranker, TrainableReranker, "trained or given an adapter (train / load_adapter)")
     elif part == "generator":
         if not rag:
@@ -230,8 +278,9 @@ def _adapt(plan: Plan, log) -> train_stage.Adapter:
         retriever = registry.create("retriever", config["retriever"], own, where="retriever (training questions)")
         return stages.first_stage(cast(Retriever, retriever), dataset, queries)[0]
 
-    return generator_training.fit(component, peft, dict(adaptation.train or {}), registry.pm, make_noise, rank, log,
-                                  ranker=config["retriever"])
+    return generator_training.fit(
+        component, peft, dict(adaptation.train or {}), registry.pm, make_noise, rank, log, ranker=config["retriever"]
+    )
 
 
 def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
@@ -245,8 +294,10 @@ def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
     queries = datasets.queries(dataset, ds["id"], ds["query_limit"], only=set(qrels) if ds["judged_only"] else None)
     logger.info("%s: %d queries, %d judged", ds["id"], len(queries), len(qrels))
     if not queries:  # else every stage would run for nothing and the evaluation fail at the end
-        raise DataError(f"dataset '{ds['id']}': no query to run: none of its {len(qrels)} judged queries "
-                        f"({some_ids(qrels)}) is among its queries (see: harness datasets check dataset=...)")
+        raise DataError(
+            f"dataset '{ds['id']}': no query to run: none of its {len(qrels)} judged queries "
+            f"({some_ids(qrels)}) is among its queries (see: harness datasets check dataset=...)"
+        )
     run, key = stages.first_stage(plan.retriever, dataset, queries)
     retrieval = plan.retriever.run_info(dataset, queries)  # e.g. an approximate index's recall@k
     if plan.reranker:
@@ -255,8 +306,11 @@ def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
         kept = {q.query_id for q in queries}
         qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
     metrics = list(config["evaluation"]["metrics"])
-    custom = {m: plan.registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
-              for m in metrics if m in plan.registry.names("metric")}
+    custom = {
+        m: plan.registry.create("metric", {"name": m}, context, where=f"evaluation.metrics: {m}")
+        for m in metrics
+        if m in plan.registry.names("metric")
+    }
     evaluation = evaluate(qrels, run, metrics, ds["binary_relevance_level"], custom=custom)
     if plan.rag:  # answers.jsonl goes into run_dir; the RAG rates join the run's metrics
         mean, per_query = plan.rag.run(dataset, queries, qrels, run, key, run_dir, ds["binary_relevance_level"])
@@ -267,14 +321,28 @@ def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
         evaluation.mean.update({k: float(v) for k, v in figures.items() if isinstance(v, (int, float))})
     if adapter:
         train_stage.copy_adapter(adapter, run_dir)
-    info = {"run_name": plan.run_name, "dataset": ds["id"], "data_root": context.data_root,
-            "corpus_label": plan.corpus_label, "queries": len(queries), "judged_queries": len(qrels),
-            "seconds": round(time.perf_counter() - started, 3), "cache": dict(context.cache.stats),
-            "tags": dict(plan.tags), "retrieval": retrieval,
-            "training": {k: figures[k] for k in ("losses", "validation")} if figures else None}
+    info = {
+        "run_name": plan.run_name,
+        "dataset": ds["id"],
+        "data_root": context.data_root,
+        "corpus_label": plan.corpus_label,
+        "queries": len(queries),
+        "judged_queries": len(qrels),
+        "seconds": round(time.perf_counter() - started, 3),
+        "cache": dict(context.cache.stats),
+        "tags": dict(plan.tags),
+        "retrieval": retrieval,
+        "training": {k: figures[k] for k in ("losses", "validation")} if figures else None,
+    }
     if plan.rag:
         info["rag"] = plan.rag.info
     logger.info("stage cache: %s", context.cache.summary())
-    write_run_folder(run_dir, metrics=evaluation.mean, per_query=evaluation.per_query, run=run,
-                     config_yaml=yaml.safe_dump(config, sort_keys=False), info=info)
+    write_run_folder(
+        run_dir,
+        metrics=evaluation.mean,
+        per_query=evaluation.per_query,
+        run=run,
+        config_yaml=yaml.safe_dump(config, sort_keys=False),
+        info=info,
+    )
     return RunResult(run_dir, plan.run_name, evaluation.mean, evaluation.per_query, info)

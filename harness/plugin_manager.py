@@ -36,8 +36,9 @@ class HarnessPluginManager(pluggy.PluginManager):
         self.harness_tracing = False
 
 
-def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = True,
-                       extra_plugins: Iterable[object] = ()) -> HarnessPluginManager:
+def get_plugin_manager(
+    blocked: Iterable[str] = (), entry_point_plugins: bool = True, extra_plugins: Iterable[object] = ()
+) -> HarnessPluginManager:
     """Build a plugin manager: hookspecs, installed plugins, then built-ins.
 
     A plugin that fails to import is reported (named, with its error) and
@@ -66,8 +67,9 @@ def get_plugin_manager(blocked: Iterable[str] = (), entry_point_plugins: bool = 
     return pm
 
 
-def call_each(pm: pluggy.PluginManager, hook_name: str, faults: dict[str, list[str]] | None = None,
-              **kwargs) -> list[tuple[str, Any]]:
+def call_each(
+    pm: pluggy.PluginManager, hook_name: str, faults: dict[str, list[str]] | None = None, **kwargs
+) -> list[tuple[str, Any]]:
     """(plugin name, result) of each implementation of a hook, called one by one.
 
     Every call goes through here rather than ``pm.hook``, so that a plugin whose
@@ -147,8 +149,10 @@ def _register(pm: HarnessPluginManager, name: str, load, where: str, dist: str) 
     if pm.is_blocked(name):
         return
     if name in pm.harness_dists:  # two distributions (or one and a built-in) claim one plugin name
-        message = (f"plugin '{name}' of {dist} ({where}) was skipped: the name is taken by "
-                   f"{pm.harness_dists[name]}; rename one entry point, or block the other")
+        message = (
+            f"plugin '{name}' of {dist} ({where}) was skipped: the name is taken by "
+            f"{pm.harness_dists[name]}; rename one entry point, or block the other"
+        )
         pm.harness_skipped.append(message)
         logger.warning("%s", message)
         return
@@ -157,8 +161,9 @@ def _register(pm: HarnessPluginManager, name: str, load, where: str, dist: str) 
         plugin = load()
     except Exception as exc:  # a broken plugin must not take the others down
         pm.harness_failed[name] = f"{type(exc).__name__}: {exc}"
-        logger.warning("plugin '%s' (%s, %s) failed to import and was skipped: %s: %s",
-                       name, dist, where, type(exc).__name__, exc)
+        logger.warning(
+            "plugin '%s' (%s, %s) failed to import and was skipped: %s: %s", name, dist, where, type(exc).__name__, exc
+        )
         return
     pm.register(plugin, name=name)
 

@@ -34,5 +34,4 @@ def check_finite(run: Mapping[str, Mapping[str, float]], where: str) -> None:
     for qid, docs in run.items():
         for doc, score in docs.items():
             if not math.isfinite(score):
-                raise DataError(f"{where}: score {float(score)!r} of document {doc!r} for query {qid!r} "
-                                "is not a finite number")
+                raise DataError(f"{where}: score {float(score)!r} of document {doc!r} for query {qid!r} is not a finite number")

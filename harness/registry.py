@@ -49,8 +49,10 @@ class ComponentRegistry:
         what = f"{kind} '{name}' ({_qualified(cls)})"
         if name in self._entries[kind]:
             other = self._entries[kind][name]
-            return (f"registers {what}, a name already registered by {plugin_label(self.pm, other.plugin)} "
-                    f"for {_qualified(other.cls)}; block one with plugins.blocked=[...]")
+            return (
+                f"registers {what}, a name already registered by {plugin_label(self.pm, other.plugin)} "
+                f"for {_qualified(other.cls)}; block one with plugins.blocked=[...]"
+            )
         if not issubclass(cls, base):
             return f"registers {what}, which is not a subclass of {base.__module__}.{base.__name__}"
         if inspect.isabstract(cls):
@@ -82,8 +84,7 @@ class ComponentRegistry:
         values = dict(config)
         name = values.pop("name", None)
         if not name:
-            raise ConfigError(f"{where}: missing key 'name' (which {kind} to use; "
-                              f"registered: {', '.join(self.names(kind))})")
+            raise ConfigError(f"{where}: missing key 'name' (which {kind} to use; registered: {', '.join(self.names(kind))})")
         entry = self.get(kind, name)
         component = entry.cls(build_config(entry.cls.Config, values, f"{where} ({kind} '{name}')"), context)
         component.name = name
@@ -102,8 +103,9 @@ def build_config(schema: type, values: Mapping[str, Any], where: str) -> Any:
     fields = {f.name for f in dataclasses.fields(schema)}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                          f"valid keys: {', '.join(sorted(fields)) or '(none)'}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(sorted(fields)) or '(none)'}"
+        )
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), values)
         config = OmegaConf.to_object(merged)

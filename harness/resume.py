@@ -73,13 +73,17 @@ def is_done(run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None) ->
     return runs is None or any(run["status"] == "FINISHED" for run in runs)
 
 
-def retire(tracker: Resumable, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None,
-           results_dir: Path) -> None:
+def retire(tracker: Resumable, run_dir: Path, digest: str, runs: list[Mapping[str, str]] | None, results_dir: Path) -> None:
     """Clear what a killed job of ``digest`` left behind before it is redone."""
     for run in runs or []:
         if run["status"] == STALE:
-            logger.warning("resume: tracked run %s of config %s was left %s by a killed job; marking it %s",
-                           run["run_id"], digest[:8], STALE, RETIRED)
+            logger.warning(
+                "resume: tracked run %s of config %s was left %s by a killed job; marking it %s",
+                run["run_id"],
+                digest[:8],
+                STALE,
+                RETIRED,
+            )
             tracker.set_status(run["run_id"], RETIRED)
     if not run_dir.exists():
         return
@@ -88,25 +92,34 @@ def retire(tracker: Resumable, run_dir: Path, digest: str, runs: list[Mapping[st
     elif (run_dir / MARKER).is_file():
         _remove_unfinished(run_dir, results_dir)
     elif not run_dir.is_dir() or any(run_dir.iterdir()):
-        raise PathError(f"resume: {run_dir} is in the way of this job and has no {MARKER}: the harness did not "
-                        "start it, so it is not removed; move it away or choose another run_name / experiment_name")
+        raise PathError(
+            f"resume: {run_dir} is in the way of this job and has no {MARKER}: the harness did not "
+            "start it, so it is not removed; move it away or choose another run_name / experiment_name"
+        )
 
 
 def _check_same_config(run_dir: Path, digest: str) -> None:
     found = folder_hash(run_dir)
     if found != digest:
         held = f"config {found[:8]}" if found else "a config without a readable run_info.json"
-        raise PathError(f"resume: {run_dir} holds the finished run of {held}, not of this job's config "
-                        f"{digest[:8]}: resume does not overwrite it; give this job another run_name, "
-                        "or remove the folder yourself")
+        raise PathError(
+            f"resume: {run_dir} holds the finished run of {held}, not of this job's config "
+            f"{digest[:8]}: resume does not overwrite it; give this job another run_name, "
+            "or remove the folder yourself"
+        )
 
 
 def _remove_unfinished(run_dir: Path, results_dir: Path) -> None:
     inside(run_dir, [results_dir], "remove the unfinished run folder")
     marker = read_marker(run_dir)
-    logger.warning("resume: removing the unfinished run folder %s (config %s, started %s by pid %s on %s)", run_dir,
-                   str(marker.get("config_hash", "?"))[:8], marker.get("started", "?"), marker.get("pid", "?"),
-                   marker.get("host", "?"))
+    logger.warning(
+        "resume: removing the unfinished run folder %s (config %s, started %s by pid %s on %s)",
+        run_dir,
+        str(marker.get("config_hash", "?"))[:8],
+        marker.get("started", "?"),
+        marker.get("pid", "?"),
+        marker.get("host", "?"),
+    )
     shutil.rmtree(run_dir)
 
 

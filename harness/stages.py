@@ -25,9 +25,12 @@ def data_identity(dataset: Any, context: Context, dataset_id: str | None = None)
         return {"dataset": dataset_id, "content": digest}
     if dataset_id not in _warned:
         _warned.add(dataset_id)
-        logger.warning("dataset '%s': no data file found behind its handlers, so cached stages cannot tell when "
-                       "its data changes; its plugin should declare its files (%s, docs/plugins.md)",
-                       dataset_id, DATA_FILES)
+        logger.warning(
+            "dataset '%s': no data file found behind its handlers, so cached stages cannot tell when "
+            "its data changes; its plugin should declare its files (%s, docs/plugins.md)",
+            dataset_id,
+            DATA_FILES,
+        )
     return {"dataset": dataset_id, "data_root": context.data_root}
 
 
@@ -64,6 +67,5 @@ def first_stage(retriever: Retriever, dataset: Any, queries: Sequence[Any]) -> t
 
 def second_stage(reranker: Reranker, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> tuple[Run, str]:
     payload = stage_payload(reranker, dataset, queries, upstream=upstream)
-    reranked = reranker.context.cache.json("rerank", payload,
-                                           lambda: reranker.rerank_after(dataset, queries, run, upstream))
+    reranked = reranker.context.cache.json("rerank", payload, lambda: reranker.rerank_after(dataset, queries, run, upstream))
     return reranked, stable_hash(payload)

@@ -35,21 +35,33 @@ def table(folder: Path) -> tuple[str, dict]:
     def cell(m: dict | None, key: str, fmt: str = ".4f") -> str:
         return "-" if not m or key not in m else format(m[key], fmt)
 
-    lines = ["| reranker | method | trainable params (share) | DL19 -> DL20 nDCG@10 | MRR@10 | s/step "
-             "| DL20 -> DL19 nDCG@10 | MRR@10 | s/step |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| reranker | method | trainable params (share) | DL19 -> DL20 nDCG@10 | MRR@10 | s/step "
+        "| DL20 -> DL19 nDCG@10 | MRR@10 | s/step |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     bm25 = [load(folder, f"bm25-dl{year}") for _, year in DIRECTIONS]
-    lines.append(f"| BM25 top-100 | - | - | {cell(bm25[0], 'ndcg@10')} | {cell(bm25[0], 'mrr@10')} | "
-                 f"| {cell(bm25[1], 'ndcg@10')} | {cell(bm25[1], 'mrr@10')} | |")
+    lines.append(
+        f"| BM25 top-100 | - | - | {cell(bm25[0], 'ndcg@10')} | {cell(bm25[0], 'mrr@10')} | "
+        f"| {cell(bm25[1], 'ndcg@10')} | {cell(bm25[1], 'mrr@10')} | |"
+    )
     bars: dict = {"BM25": [m["ndcg@10"] if m else None for m in bm25]}
     for reranker in RERANKERS:
         for method in METHODS:
             runs = [result(folder, reranker, method, train, year) for train, year in DIRECTIONS]
             some = next((m for m in runs if m and "trainable_parameters" in m), None)
-            params = (f"{int(some['trainable_parameters']):,} ({100 * some['trainable_share']:.2f}%)" if some
-                      else "0" if method == "zero-shot" else "-")
-            lines.append(f"| {reranker} | {method} | {params} | " + " | ".join(
-                f"{cell(m, 'ndcg@10')} | {cell(m, 'mrr@10')} | {cell(m, 'train_step_seconds', '.1f')}" for m in runs)
-                + " |")
+            params = (
+                f"{int(some['trainable_parameters']):,} ({100 * some['trainable_share']:.2f}%)"
+                if some
+                else "0"
+                if method == "zero-shot"
+                else "-"
+            )
+            lines.append(
+                f"| {reranker} | {method} | {params} | "
+                + " | ".join(f"{cell(m, 'ndcg@10')} | {cell(m, 'mrr@10')} | {cell(m, 'train_step_seconds', '.1f')}" for m in runs)
+                + " |"
+            )
             bars[f"{reranker} {method}"] = [m["ndcg@10"] if m else None for m in runs]
     return "\n".join(lines), bars
 
@@ -67,8 +79,7 @@ def plot(bars: dict, path: Path) -> None:
             for offset, method in enumerate(METHODS):
                 value = bars[f"{reranker} {method}"][index]
                 if value is not None:
-                    ax.bar(group + (offset - 1.5) * 0.2, value, 0.2, color=colors[method],
-                           label=method if group == 0 else None)
+                    ax.bar(group + (offset - 1.5) * 0.2, value, 0.2, color=colors[method], label=method if group == 0 else None)
         if bars["BM25"][index] is not None:
             ax.axhline(bars["BM25"][index], color="black", linestyle="--", linewidth=1, label="BM25 top-100")
         ax.set_xticks(range(len(RERANKERS)), [r.replace("_", "-") for r in RERANKERS])
@@ -78,8 +89,7 @@ def plot(bars: dict, path: Path) -> None:
     axes[0].set_ylabel("nDCG@10 (rerank BM25 top-100)")
     labelled = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
     if labelled:
-        fig.legend(labelled.values(), labelled.keys(), fontsize=8, loc="lower center", ncol=len(labelled),
-                   frameon=False)
+        fig.legend(labelled.values(), labelled.keys(), fontsize=8, loc="lower center", ncol=len(labelled), frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

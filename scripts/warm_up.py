@@ -13,8 +13,20 @@ import time
 from harness.evaluation import evaluate
 
 # The defaults of `evaluation.metrics` and the measures the docs and examples use.
-MEASURES = ["ndcg@10", "ndcg@100", "mrr@10", "mrr", "recall@10", "recall@100", "recall@1000",
-            "map", "map@1000", "precision@10", "r-precision", "hit_rate@10"]
+MEASURES = [
+    "ndcg@10",
+    "ndcg@100",
+    "mrr@10",
+    "mrr",
+    "recall@10",
+    "recall@100",
+    "recall@1000",
+    "map",
+    "map@1000",
+    "precision@10",
+    "r-precision",
+    "hit_rate@10",
+]
 
 
 def main() -> None:

@@ -31,8 +31,10 @@ class Report:
         if not (self.checked or self.skipped or self.failures):
             return []
         systems = ", ".join(f"{name} {count}" for name, count in sorted(self.checked.items())) or "none"
-        out = [f"run folders re-evaluated from run.trec: {sum(self.checked.values())} equal to their "
-               f"metrics.json within {TOLERANCE:g} ({systems}; {self.copies} identical copies not counted)"]
+        out = [
+            f"run folders re-evaluated from run.trec: {sum(self.checked.values())} equal to their "
+            f"metrics.json within {TOLERANCE:g} ({systems}; {self.copies} identical copies not counted)"
+        ]
         if self.skipped:
             out.append(f"run folders skipped: {sum(self.skipped.values())}")
             out += [f"  {count} x {reason}" for reason, count in self.skipped.most_common()]
@@ -43,8 +45,9 @@ class Report:
 
 
 def run_folders(base: Path) -> list[Path]:
-    return sorted(p.parent for p in base.rglob("metrics.json")
-                  if (p.parent / "run.trec").is_file() and (p.parent / "config.yaml").is_file())
+    return sorted(
+        p.parent for p in base.rglob("metrics.json") if (p.parent / "run.trec").is_file() and (p.parent / "config.yaml").is_file()
+    )
 
 
 def check_all(base: Path) -> Report:
@@ -83,8 +86,9 @@ def check_one(path: Path, report: Report) -> None:
     if differ and data_changed_since(folder, (path / "metrics.json").stat().st_mtime):
         report.skipped["its data changed after it ran (a test edited it)"] += 1
     elif differ:
-        report.failures.append(f"{path}: " + ", ".join(f"{m} metrics.json {a!r} vs run.trec {b!r}"
-                                                       for m, (a, b) in differ.items()))
+        report.failures.append(
+            f"{path}: " + ", ".join(f"{m} metrics.json {a!r} vs run.trec {b!r}" for m, (a, b) in differ.items())
+        )
     elif not values:
         report.skipped["no IR metric to compare (evaluation.metrics: RAG or custom metrics only)"] += 1
     else:

@@ -14,8 +14,14 @@ from harness.errors import ConfigError
 from harness.plugin_manager import get_plugin_manager
 from harness.registry import ComponentRegistry
 
-GROUP_KINDS = {"retriever": "retriever", "reranker": "reranker", "peft": "peft", "generator": "generator",
-               "noise": "noise", "tracking": "tracking"}
+GROUP_KINDS = {
+    "retriever": "retriever",
+    "reranker": "reranker",
+    "peft": "peft",
+    "generator": "generator",
+    "noise": "noise",
+    "tracking": "tracking",
+}
 
 
 def options(group: str) -> list[str]:
@@ -70,15 +76,13 @@ def test_wrong_top_level_type_names_the_key():
 def test_unknown_component_key_names_group_and_valid_keys(tmp_path):
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     with pytest.raises(ConfigError, match=r"retriever=bm25 \(retriever 'bm25'\): unknown key\(s\) 'k11'; valid keys: b, k1"):
-        registry.create("retriever", {"name": "bm25", "k11": 1.0}, Context(cache=StageCache(tmp_path)),
-                        where="retriever=bm25")
+        registry.create("retriever", {"name": "bm25", "k11": 1.0}, Context(cache=StageCache(tmp_path)), where="retriever=bm25")
 
 
 def test_wrong_component_value_type_names_the_key(tmp_path):
     registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
     with pytest.raises(ConfigError, match=r"retriever=bm25 \(retriever 'bm25'\): key 'k1': .*'fast'"):
-        registry.create("retriever", {"name": "bm25", "k1": "fast"}, Context(cache=StageCache(tmp_path)),
-                        where="retriever=bm25")
+        registry.create("retriever", {"name": "bm25", "k1": "fast"}, Context(cache=StageCache(tmp_path)), where="retriever=bm25")
 
 
 def test_missing_component_name(tmp_path):

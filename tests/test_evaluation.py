@@ -8,8 +8,11 @@ from harness.errors import ConfigError
 from harness.evaluation import evaluate, ranx_name
 
 QRELS = {"q1": {"d1": 3, "d2": 1, "d3": 0, "d4": 2}, "q2": {"d6": 2}, "q3": {"d7": 1}, "q4": {"d9": 3}}
-RUN = {"q1": {"d3": 0.9, "d1": 0.8, "d2": 0.7, "d5": 0.6}, "q2": {"d6": 1.0, "d1": 0.5},
-       "q3": {"d8": 2.0, "d7": 1.0}}  # q4 has judgments but no results: scores 0
+RUN = {
+    "q1": {"d3": 0.9, "d1": 0.8, "d2": 0.7, "d5": 0.6},
+    "q2": {"d6": 1.0, "d1": 0.5},
+    "q3": {"d8": 2.0, "d7": 1.0},
+}  # q4 has judgments but no results: scores 0
 
 L2 = math.log2
 Q1_NDCG = (3 / L2(3) + 1 / L2(4)) / (3 + 2 / L2(3) + 1 / L2(4))

@@ -56,12 +56,16 @@ def test_harness_has_a_small_core():
 
 def test_every_conf_option_has_its_plugin_module_and_nothing_else_is_built_in():
     expected = expected_modules()
-    missing = [f"{module} (for {', '.join(options)})" for module, options in expected.items()
-               if not (ROOT / "plugins" / Path(*module.split(".")[1:])).with_suffix(".py").is_file()]
+    missing = [
+        f"{module} (for {', '.join(options)})"
+        for module, options in expected.items()
+        if not (ROOT / "plugins" / Path(*module.split(".")[1:])).with_suffix(".py").is_file()
+    ]
     assert not missing, f"conf options without their plugin module: {missing}"
     assert sorted(BUILTIN_PLUGINS.values()) == sorted(expected), "harness/builtins.py lists other modules"
-    on_disk = sorted(f"harness_plugins.{p.parent.name}.{p.stem}" for p in (ROOT / "plugins").glob("*/*.py")
-                     if not p.name.startswith("_"))
+    on_disk = sorted(
+        f"harness_plugins.{p.parent.name}.{p.stem}" for p in (ROOT / "plugins").glob("*/*.py") if not p.name.startswith("_")
+    )
     assert on_disk == sorted(expected), "a module in plugins/ provides no conf option"
     assert not [p.name for p in (ROOT / "plugins").glob("*.py") if p.name != "__init__.py"]
 
@@ -84,8 +88,7 @@ def test_the_kind_table_is_the_one_the_scaffold_and_the_contract_kit_follow():
 
     scaffolded = set(KINDS) - {"tracking"}  # a tracker has neither an example component nor toy inputs
     assert set(ADAPTERS) == scaffolded and set(COMPONENTS) == scaffolded | {"dataset"}
-    assert {k: v for k, v in SCAFFOLD_KINDS.items() if k != "dataset"} == {k: (KINDS[k].hook, KINDS[k].group)
-                                                                           for k in scaffolded}
+    assert {k: v for k, v in SCAFFOLD_KINDS.items() if k != "dataset"} == {k: (KINDS[k].hook, KINDS[k].group) for k in scaffolded}
 
 
 @pytest.mark.parametrize("module", sorted(m for m in expected_modules() if m.split(".")[1] in COMPONENT_GROUPS))
@@ -118,10 +121,14 @@ def test_no_module_of_the_core_imports_a_plugin():
     offenders = []
     for path in sorted((ROOT / "harness").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for name in names
-                          if name.split(".")[0] == "harness_plugins"]
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for name in names if name.split(".")[0] == "harness_plugins"]
     assert not offenders, f"the core imports harness_plugins: {offenders}"
 
 
@@ -141,9 +148,12 @@ def test_pyproject_lists_every_package_and_its_configs():
     data = setuptools["package-data"]
     for path in sorted((ROOT / "conf").rglob("*.yaml")):
         parts = path.relative_to(ROOT / "conf").parts
-        covered = any(_glob_match(parts[depth:], pattern)
-                      for depth in range(len(parts)) if all(part.isidentifier() for part in parts[:depth])
-                      for pattern in data.get(".".join(("harness_conf", *parts[:depth])), []))
+        covered = any(
+            _glob_match(parts[depth:], pattern)
+            for depth in range(len(parts))
+            if all(part.isidentifier() for part in parts[:depth])
+            for pattern in data.get(".".join(("harness_conf", *parts[:depth])), [])
+        )
         assert covered, f"conf/{'/'.join(parts)} is in no package-data pattern of pyproject.toml"
 
 

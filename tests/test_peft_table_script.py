@@ -23,8 +23,11 @@ def test_table_and_plot_from_run_folders(tmp_path):
     script = load_script()
     write(tmp_path, "bm25-dl2020", **{"ndcg@10": 0.4796, "mrr@10": 0.65})
     write(tmp_path, "cross_encoder-zeroshot-dl20", **{"ndcg@10": 0.5, "mrr@10": 0.66})
-    write(tmp_path, "cross_encoder-lora-dl19-dl2020", **{"ndcg@10": 0.51, "mrr@10": 0.7, "trainable_parameters": 73728,
-                                                         "trainable_share": 0.0032, "train_step_seconds": 3.14})
+    write(
+        tmp_path,
+        "cross_encoder-lora-dl19-dl2020",
+        **{"ndcg@10": 0.51, "mrr@10": 0.7, "trainable_parameters": 73728, "trainable_share": 0.0032, "train_step_seconds": 3.14},
+    )
     text, bars = script.table(tmp_path)
     lines = text.splitlines()
     assert "| BM25 top-100 | - | - | 0.4796 | 0.6500 | | - | - | |" in lines

@@ -8,8 +8,7 @@ from omegaconf import OmegaConf
 
 from harness import hookimpl
 from harness.cache import StageCache
-from harness.components import (Context, Generator, NoiseInjector, Reranker, TrainableReranker,
-                                missing_members)
+from harness.components import Context, Generator, NoiseInjector, Reranker, TrainableReranker, missing_members
 from harness.config import implied
 from harness.errors import ConfigError
 from harness.pipeline import config_hash, make_plan, run_experiment, saved_adapter
@@ -44,6 +43,7 @@ def test_the_digest_of_a_saved_adapter_is_that_of_its_earlier_option():
 
 
 # --- Declared contracts: checked when the run is planned, before anything is trained or written.
+
 
 class PlainReranker(Reranker):
     def rerank(self, dataset, queries, run):
@@ -83,21 +83,35 @@ def plain_pm():
 
 
 def test_training_a_reranker_without_a_scorer_names_it_and_what_it_lacks(tiny_root, tmp_path):
-    config = composed("retriever=run", "reranker=cross_encoder", "reranker.name=plain", "peft=lora", "train=dl19",
-                      "tracking=none", f"results_dir={tmp_path}")
+    config = composed(
+        "retriever=run",
+        "reranker=cross_encoder",
+        "reranker.name=plain",
+        "peft=lora",
+        "train=dl19",
+        "tracking=none",
+        f"results_dir={tmp_path}",
+    )
     config["reranker"] = {"name": "plain"}
-    with pytest.raises(ConfigError, match=r"reranker 'plain' \(tests.test_pipeline.PlainReranker\) cannot be trained "
-                                          r"or given an adapter \(train / load_adapter\): it lacks scorer"):
+    with pytest.raises(
+        ConfigError,
+        match=r"reranker 'plain' \(tests.test_pipeline.PlainReranker\) cannot be trained "
+        r"or given an adapter \(train / load_adapter\): it lacks scorer",
+    ):
         run_experiment(config, pm=plain_pm())
     assert not (tmp_path / "default").exists()  # refused before any run folder
 
 
 def test_a_generator_adapter_needs_a_trainable_generator(tiny_root, tmp_path):
-    config = composed("retriever=run", "generator=hf", "peft=lora", "tracking=none", f"results_dir={tmp_path}",
-                      "train=halueval_noise")
+    config = composed(
+        "retriever=run", "generator=hf", "peft=lora", "tracking=none", f"results_dir={tmp_path}", "train=halueval_noise"
+    )
     config["generator"] = {"name": "plain"}
-    with pytest.raises(ConfigError, match=r"generator 'plain' .* it lacks config.abstain_answer, model, tokenizer, "
-                                          r"load, prompts \(harness.components.TrainableGenerator\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"generator 'plain' .* it lacks config.abstain_answer, model, tokenizer, "
+        r"load, prompts \(harness.components.TrainableGenerator\)",
+    ):
         run_experiment(config, pm=plain_pm())
 
 
@@ -126,6 +140,7 @@ def test_trackers_declare_their_optional_capabilities(tmp_path):
 
 # --- Plan, then execute.
 
+
 class AfterRun:
     def __init__(self):
         self.calls = []
@@ -145,8 +160,9 @@ def test_after_run_fires_for_a_resumed_run_too(tiny_root, tmp_path):
 
 
 def test_the_plan_holds_every_component_and_what_is_adapted(tiny_root, tmp_path):
-    config = composed("retriever=run", "reranker=cross_encoder", "peft=lora", "train=dl19", "tracking=none",
-                      f"results_dir={tmp_path}")
+    config = composed(
+        "retriever=run", "reranker=cross_encoder", "peft=lora", "train=dl19", "tracking=none", f"results_dir={tmp_path}"
+    )
     plan = make_plan(config, ComponentRegistry(get_plugin_manager()), {})
     assert plan.adaptation.part == "reranker" and plan.adaptation.train["dataset"].endswith("trec-dl-2019")
     assert plan.adaptation.load_adapter is None and plan.adaptation.peft.name == "lora"
@@ -159,8 +175,14 @@ def test_the_plan_holds_every_component_and_what_is_adapted(tiny_root, tmp_path)
 
 
 def test_a_saved_adapter_is_planned_as_loaded_not_trained(tiny_root, tmp_path):
-    config = composed("retriever=run", "reranker=cross_encoder", "peft=lora", "tracking=none",
-                      f"results_dir={tmp_path}", "load_adapter=/nowhere")
+    config = composed(
+        "retriever=run",
+        "reranker=cross_encoder",
+        "peft=lora",
+        "tracking=none",
+        f"results_dir={tmp_path}",
+        "load_adapter=/nowhere",
+    )
     with pytest.raises(ConfigError, match="load_adapter=/nowhere: neither an adapter folder nor an MLflow run id"):
         make_plan(config, ComponentRegistry(get_plugin_manager()), {})
 
@@ -173,11 +195,17 @@ def test_the_core_names_no_builtin_component():
     import harness
     from harness.config import conf_dir
 
-    builtins = {p.stem for group in ("retriever", "reranker", "peft", "generator", "noise", "tracking")
-                for p in (conf_dir() / group).glob("*.yaml")} - {"adapter"}  # also a folder and a key's old name
+    builtins = {
+        p.stem
+        for group in ("retriever", "reranker", "peft", "generator", "noise", "tracking")
+        for p in (conf_dir() / group).glob("*.yaml")
+    } - {"adapter"}  # also a folder and a key's old name
     root = Path(harness.__file__).parent
     for module in ("pipeline.py", "stages.py", "registry.py", "components.py", "rag/stage.py", "training/stage.py"):
-        named = {node.value for node in ast.walk(ast.parse((root / module).read_text()))
-                 if isinstance(node, ast.Constant) and node.value in builtins}
+        named = {
+            node.value
+            for node in ast.walk(ast.parse((root / module).read_text()))
+            if isinstance(node, ast.Constant) and node.value in builtins
+        }
         assert not named, f"harness/{module} names built-in option(s) {sorted(named)}"
     assert {implied(role)["name"] for role in ("tracking", "noise", "mining")} <= builtins

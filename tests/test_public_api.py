@@ -26,6 +26,8 @@ def test_the_version_is_the_installed_distributions():
 
 @pytest.mark.slow
 def test_importing_the_package_loads_no_heavy_library():
-    code = ("import sys, harness; harness.hookimpl; "
-            "print(sorted(m for m in ('torch', 'ranx', 'mlflow', 'ir_datasets') if m in sys.modules))")
+    code = (
+        "import sys, harness; harness.hookimpl; "
+        "print(sorted(m for m in ('torch', 'ranx', 'mlflow', 'ir_datasets') if m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

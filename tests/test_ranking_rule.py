@@ -35,8 +35,7 @@ def test_the_rule():
 def test_ties_are_ranked_as_trec_eval_ranks_them(seed):
     qrels, run = tied_case(seed)
     ours = evaluate(qrels, run, ["ndcg@10", "map", "recall@10"], binary_relevance_level=2)
-    theirs = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map", "recall.10"},
-                                            relevance_level=2).evaluate(run)
+    theirs = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map", "recall.10"}, relevance_level=2).evaluate(run)
     for metric, name in (("ndcg@10", "ndcg_cut_10"), ("map", "map"), ("recall@10", "recall_10")):
         for qid in qrels:
             assert ours.per_query[metric][qid] == pytest.approx(theirs[qid][name], abs=1e-12), (metric, qid)

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 
 
 def harness(*args, cwd, env=None):
-    out = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
-                         timeout=900, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=900, env=env
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     return out
 
@@ -48,8 +49,7 @@ def test_bm25_over_the_subset_matches_pytrec_eval(env, real_root, tmp_path):
     [folder] = (results / "bm25").iterdir()
     assert json.loads((folder / "run_info.json").read_text())["corpus_label"].startswith("subset corpus")
     run_file = folder / "run.trec"
-    out = harness("evaluate", str(run_file), "--dataset", "msmarco-passage-mini/trec-dl-2019", "--json",
-                  cwd=tmp_path)
+    out = harness("evaluate", str(run_file), "--dataset", "msmarco-passage-mini/trec-dl-2019", "--json", cwd=tmp_path)
     ours = json.loads(out.stdout)
 
     qrels = read_qrels(real_root / "msmarco-passage-mini" / "qrels.dl19-passage.txt")

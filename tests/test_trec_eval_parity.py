@@ -14,10 +14,12 @@ def trec_eval(qrels, run, level):
     main = pytrec_eval.RelevanceEvaluator(qrels, measures, relevance_level=level).evaluate(run)
     top10 = {q: dict(ranked(docs)[:10]) for q, docs in run.items()}
     rr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}, relevance_level=level).evaluate(top10)
-    return {"ndcg@10": {q: v["ndcg_cut_10"] for q, v in main.items()},
-            "recall@100": {q: v["recall_100"] for q, v in main.items()},
-            "map": {q: v["map"] for q, v in main.items()},
-            "mrr@10": {q: v["recip_rank"] for q, v in rr.items()}}
+    return {
+        "ndcg@10": {q: v["ndcg_cut_10"] for q, v in main.items()},
+        "recall@100": {q: v["recall_100"] for q, v in main.items()},
+        "map": {q: v["map"] for q, v in main.items()},
+        "mrr@10": {q: v["recip_rank"] for q, v in rr.items()},
+    }
 
 
 def random_case(seed):

@@ -18,13 +18,34 @@ PASSAGES = {
     "9": "Dogs were domesticated from wolves thousands of years ago.",
     "10": "The stock market crashed in October 1929, starting the Great Depression.",
 }
-TOPICS = {"101": "who led the manhattan project", "102": "how does photosynthesis work",
-          "103": "eiffel tower location", "104": "great depression start"}
+TOPICS = {
+    "101": "who led the manhattan project",
+    "102": "how does photosynthesis work",
+    "103": "eiffel tower location",
+    "104": "great depression start",
+}
 # Graded qrels 0..3 as TREC DL; query 104 is judged, 105 only in qrels.
-QRELS = [("101", "4", 3), ("101", "1", 2), ("101", "2", 1), ("101", "3", 0),
-         ("102", "5", 3), ("102", "6", 1), ("103", "7", 2), ("103", "8", 1), ("104", "10", 2)]
-RUN = [("101", "1", 12.0), ("101", "4", 11.0), ("101", "2", 9.5), ("102", "6", 8.0), ("102", "5", 7.5),
-       ("103", "8", 6.0), ("103", "7", 5.5), ("104", "9", 1.0)]
+QRELS = [
+    ("101", "4", 3),
+    ("101", "1", 2),
+    ("101", "2", 1),
+    ("101", "3", 0),
+    ("102", "5", 3),
+    ("102", "6", 1),
+    ("103", "7", 2),
+    ("103", "8", 1),
+    ("104", "10", 2),
+]
+RUN = [
+    ("101", "1", 12.0),
+    ("101", "4", 11.0),
+    ("101", "2", 9.5),
+    ("102", "6", 8.0),
+    ("102", "5", 7.5),
+    ("103", "8", 6.0),
+    ("103", "7", 5.5),
+    ("104", "9", 1.0),
+]
 
 
 def write_mini(root: Path) -> Path:
@@ -37,5 +58,6 @@ def write_mini(root: Path) -> Path:
         (folder / topics).write_text("".join(f"{qid}\t{text}\n" for qid, text in TOPICS.items()))
         (folder / f"qrels.dl{short}-passage.txt").write_text("".join(f"{q} 0 {d} {r}\n" for q, d, r in QRELS))
         (folder / f"run.dl{short}.bm25-top100.trec").write_text(
-            "".join(f"{q} Q0 {d} {i} {s} bm25\n" for i, (q, d, s) in enumerate(RUN, 1)))
+            "".join(f"{q} Q0 {d} {i} {s} bm25\n" for i, (q, d, s) in enumerate(RUN, 1))
+        )
     return root

@@ -162,8 +162,7 @@ class StageCache:
         self._sweep(final.parent)
         with self._writer_folder(final) as tmp:
             build(tmp)
-            (tmp / KEY_FILE).write_text(json.dumps({"stage": stage, "payload": payload}, indent=1, sort_keys=True,
-                                                   default=str))
+            (tmp / KEY_FILE).write_text(json.dumps({"stage": stage, "payload": payload}, indent=1, sort_keys=True, default=str))
             write_manifest(tmp)
             self._publish(tmp, final)
 
@@ -173,11 +172,12 @@ class StageCache:
         # The lock is taken under a name no sweeper reads, then renamed beside the folder it guards,
         # and the folder made only then: a sweeper never sees a folder whose live writer is not locked.
         # pid and host in the name are for people; the lock is what a later job checks.
-        fd, partial = tempfile.mkstemp(dir=final.parent, suffix=PARTIAL_SUFFIX,
-                                       prefix=f"{TMP_PREFIX}{final.name[:12]}.{os.getpid()}@{_HOST}.")
+        fd, partial = tempfile.mkstemp(
+            dir=final.parent, suffix=PARTIAL_SUFFIX, prefix=f"{TMP_PREFIX}{final.name[:12]}.{os.getpid()}@{_HOST}."
+        )
         with os.fdopen(fd, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            tmp = Path(partial[:-len(PARTIAL_SUFFIX)])
+            tmp = Path(partial[: -len(PARTIAL_SUFFIX)])
             lock = tmp.with_name(tmp.name + LOCK_SUFFIX)
             os.rename(partial, lock)
             try:
@@ -231,8 +231,8 @@ class StageCache:
                 if _age(leftover) > STALE_SECONDS:
                     leftover.unlink(missing_ok=True)
             elif leftover.name.endswith(LOCK_SUFFIX):  # a lock whose folder is gone, or not made yet
-                if not leftover.with_name(leftover.name[:-len(LOCK_SUFFIX)]).exists():
-                    self._remove_if_abandoned(leftover.with_name(leftover.name[:-len(LOCK_SUFFIX)]))
+                if not leftover.with_name(leftover.name[: -len(LOCK_SUFFIX)]).exists():
+                    self._remove_if_abandoned(leftover.with_name(leftover.name[: -len(LOCK_SUFFIX)]))
             elif leftover.is_dir():
                 self._remove_if_abandoned(leftover)
 
@@ -257,8 +257,9 @@ class StageCache:
 
     def _entry_path(self, stage: str, key: str) -> Path:
         if not _STAGE_NAME.match(stage):
-            raise PluginError(f"stage cache: stage name {stage!r} must be letters, digits, '_' or '-' "
-                              "(it names a folder inside the cache)")
+            raise PluginError(
+                f"stage cache: stage name {stage!r} must be letters, digits, '_' or '-' (it names a folder inside the cache)"
+            )
         return self.root / stage / key
 
     def _inside(self, path: Path) -> Path:
@@ -274,13 +275,15 @@ _ABSENT = object()
 
 def entry_files(folder: Path) -> list[str]:
     """Relative paths of an entry's files, the manifest left out."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST)
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST
+    )
 
 
 def write_manifest(folder: Path) -> None:
-    files = {rel: {"sha256": sha256_file(folder / rel), "size": (folder / rel).stat().st_size}
-             for rel in entry_files(folder)}
+    files = {rel: {"sha256": sha256_file(folder / rel), "size": (folder / rel).stat().st_size} for rel in entry_files(folder)}
     (folder / MANIFEST).write_text(json.dumps({"version": MANIFEST_VERSION, "files": files}, indent=1, sort_keys=True))
 
 
@@ -324,7 +327,8 @@ def _manifest(folder: Path) -> dict | str:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         files = manifest["files"]
         if manifest["version"] == MANIFEST_VERSION and all(
-                isinstance(v["sha256"], str) and isinstance(v["size"], int) for v in files.values()):
+            isinstance(v["sha256"], str) and isinstance(v["size"], int) for v in files.values()
+        ):
             return files
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass

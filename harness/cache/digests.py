@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 DATA_FILES = "harness_data_files"
 # Model files that change what a checkpoint computes (weights, configs, tokenizers);
 # READMEs and hidden files do not.
-MODEL_SUFFIXES = frozenset({".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".json", ".txt", ".model",
-                            ".tiktoken", ".msgpack", ".h5", ".npy"})
-_WALK_LIMIT = 5000      # objects visited per dataset: handlers are a few dozen
+MODEL_SUFFIXES = frozenset(
+    {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".json", ".txt", ".model", ".tiktoken", ".msgpack", ".h5", ".npy"}
+)
+_WALK_LIMIT = 5000  # objects visited per dataset: handlers are a few dozen
 _CONTAINER_LIMIT = 256  # larger containers hold records, not handlers
 
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
@@ -159,8 +160,9 @@ def _declared(obj: Any) -> list[Path]:
         paths = value() if callable(value) else value
         return [Path(p) for p in paths]
     except Exception as exc:  # a plugin's declaration: say whose
-        raise DataError(f"{type(obj).__module__}.{type(obj).__qualname__}.{DATA_FILES} failed: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise DataError(
+            f"{type(obj).__module__}.{type(obj).__qualname__}.{DATA_FILES} failed: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _download_source(obj: Any) -> Optional[str]:

@@ -62,8 +62,7 @@ def suite_task(hydra_cfg, config, choice: str | None) -> dict[str, float]:
         print(f"harness: error: {exc}", file=sys.stderr)
         sys.exit(2)
     for label, result in results:
-        print(format_result(f"{result.info['dataset']} [{label}]", result,
-                            result_level(result)))
+        print(format_result(f"{result.info['dataset']} [{label}]", result, result_level(result)))
     print(suites.summary(suite, results))
     return {f"{label}/{name}": value for label, result in results for name, value in result.metrics.items()}
 
@@ -179,8 +178,7 @@ def list_plugins(verbose: bool = False) -> int:
     for plugin, item in _datasets_and_configs(pm, faults):
         owners.setdefault(plugin, []).append(item)
     for name, _plugin in sorted(pm.list_name_plugin()):
-        print(f"{name:<28} {pm.harness_dists.get(name, '(unknown distribution)')}"
-              + ("  FAULTY" if name in faults else ""))
+        print(f"{name:<28} {pm.harness_dists.get(name, '(unknown distribution)')}" + ("  FAULTY" if name in faults else ""))
         for item in owners.get(name, []):
             print(f"    {item}")
         for message in faults.get(name, []):
@@ -196,8 +194,7 @@ def new_plugin(name: str, kind: str, parent: str) -> int:
     from harness.cli.scaffold import new_plugin as scaffold
 
     root = scaffold(name, kind, Path(parent))
-    print(f"created {root}\nnext:\n  pip install -e {root}\n  cd {root} && python -m pytest -q\n"
-          f"  harness plugins list")
+    print(f"created {root}\nnext:\n  pip install -e {root}\n  cd {root} && python -m pytest -q\n  harness plugins list")
     return 0
 
 
@@ -262,8 +259,10 @@ def noise_curve(args) -> int:
         print("answer verdict x groundedness label (all answers of the sweep):")
         for verdict, counts in table.items():
             print(f"  {verdict:<13}" + "".join(f"{label}={counts.get(label, 0):<6}" for label in LABELS))
-    print(f"written: {out_dir}/curves.json, differences.json, groundedness_validation.json, noise_curve.png"
-          + (", noise_curve_difference.png" if (out_dir / "noise_curve_difference.png").is_file() else ""))
+    print(
+        f"written: {out_dir}/curves.json, differences.json, groundedness_validation.json, noise_curve.png"
+        + (", noise_curve_difference.png" if (out_dir / "noise_curve_difference.png").is_file() else "")
+    )
     if args.mlflow:
         print(f"logged to MLflow run {_log_summary(Path(args.folder), Path(args.out or args.folder))}")
     return 0

@@ -67,8 +67,11 @@ def inspect(dataset: Any, dataset_id: str) -> Report:
 
     docs, query_ids, qrels = read(_doc_ids), read(_query_ids), read(_qrels)
     if docs is None or query_ids is None or qrels is None:
-        counts = {f"{part} read": len(value) for part, value in
-                  (("docs", docs[0] if docs else None), ("queries", query_ids), ("qrels", qrels)) if value is not None}
+        counts = {
+            f"{part} read": len(value)
+            for part, value in (("docs", docs[0] if docs else None), ("queries", query_ids), ("qrels", qrels))
+            if value is not None
+        }
         return Report(counts=counts, errors=failed)
     doc_ids, duplicates = docs
     return cross_check(doc_ids, query_ids, qrels, _names(dataset, dataset_id), duplicate_docs=duplicates)
@@ -96,5 +99,4 @@ def _names(dataset: Any, dataset_id: str) -> Names:
     if dataset_id.startswith("files:"):  # harness.data.file_source handlers: messages name the config keys
         paths = (dataset.docs_handler().docs_path(), dataset.queries_handler().path(), dataset.qrels_handler().path())
         return Names(*(f"dataset.{key} {Path(p)}" for key, p in zip(("docs", "queries", "qrels"), paths)))
-    return Names(f"the documents of '{dataset_id}'", f"the queries of '{dataset_id}'",
-                 f"the qrels of '{dataset_id}'")
+    return Names(f"the documents of '{dataset_id}'", f"the queries of '{dataset_id}'", f"the qrels of '{dataset_id}'")

@@ -29,27 +29,40 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "run":  # everything after 'run' belongs to Hydra
         return _run(argv[1:])
-    parser = argparse.ArgumentParser(prog="harness", usage=USAGE, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     description="Benchmark harness for neural IR and RAG.")
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        usage=USAGE,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Benchmark harness for neural IR and RAG.",
+    )
     # prog: each subcommand's --help starts with its own usage ("usage: harness evaluate ..."), not the global one.
-    sub = parser.add_subparsers(dest="command", prog="harness",
-                                metavar="{run,evaluate,datasets,plugins,leaderboard,compare,noise-curve,plot-sweep}")
+    sub = parser.add_subparsers(
+        dest="command", prog="harness", metavar="{run,evaluate,datasets,plugins,leaderboard,compare,noise-curve,plot-sweep}"
+    )
     sub.add_parser("run", help="run an experiment (Hydra overrides follow; -m for a sweep)")
     ev = sub.add_parser("evaluate", help="evaluate a TREC run file")
     ev.add_argument("run_file")
     ev.add_argument("--dataset", required=True, help="dataset id, e.g. msmarco-passage-mini/trec-dl-2019")
     ev.add_argument("--metrics", nargs="+", default=["ndcg@10", "mrr@10", "recall@100", "map"])
-    ev.add_argument("--binary-relevance-level", type=int, default=None,
-                    help="binary measures count rel >= this (default: 2 for TREC DL ids, else 1)")
+    ev.add_argument(
+        "--binary-relevance-level",
+        type=int,
+        default=None,
+        help="binary measures count rel >= this (default: 2 for TREC DL ids, else 1)",
+    )
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--json", action="store_true", help="print the mean metrics as JSON (full precision)")
     data = sub.add_parser("datasets", help="dataset commands")
     data_sub = data.add_subparsers(dest="datasets_command", required=True)
-    check = data_sub.add_parser("check", help="counts and problems of a dataset; exit 1 on errors",
-                                usage="harness datasets check [OVERRIDES...]")
-    check.add_argument("overrides", nargs="*", help="dataset overrides as for harness run, e.g. dataset=files "
-                                                    "dataset.docs=docs.trec dataset.queries=topics.txt ...")
+    check = data_sub.add_parser(
+        "check", help="counts and problems of a dataset; exit 1 on errors", usage="harness datasets check [OVERRIDES...]"
+    )
+    check.add_argument(
+        "overrides",
+        nargs="*",
+        help="dataset overrides as for harness run, e.g. dataset=files dataset.docs=docs.trec dataset.queries=topics.txt ...",
+    )
     plugins = sub.add_parser("plugins", help="plugin commands")
     plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True)
     listing = plugins_sub.add_parser("list", help="list plugins and their components")
@@ -79,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     curve = sub.add_parser("noise-curve", help="curves, areas and plot of a noise-ratio sweep")
     curve.add_argument("folder", help="an experiment folder, e.g. results/noise_curve")
     curve.add_argument("--out", default=None, help="where to write curves.json and noise_curve.png")
-    curve.add_argument("--mlflow", action="store_true",
-                       help="also log the files as artifacts of a 'noise-curve' MLflow run (store in FOLDER/..)")
+    curve.add_argument(
+        "--mlflow", action="store_true", help="also log the files as artifacts of a 'noise-curve' MLflow run (store in FOLDER/..)"
+    )
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 
+
 def check_overrides(overrides: list[str], conf_dir: Path) -> None:
     """Raise :class:`ConfigError` for an override naming an option or key that does not exist."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -60,8 +61,19 @@ def did_you_mean(word: str, known: Iterable[str], prefix: str = "") -> str:
 
 
 # Hydra's flags that take a value (``--cfg job``); ``--info`` takes one only from its own list.
-_VALUED_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
-                 "--config-dir", "-cd", "--experimental-rerun"}
+_VALUED_FLAGS = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+}
 _INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 
 
@@ -93,8 +105,10 @@ def _check_option(repo: Any, group: str, override: Any) -> None:
     options = group_options(repo, group)
     for value in _values(override):
         if value not in (None, "null") and not repo.config_exists(f"{group}/{value}"):
-            raise ConfigError(f"{group}={value}: no such option in config group '{group}'"
-                              f"{did_you_mean(value, options)}\n  options: {', '.join(options)}")
+            raise ConfigError(
+                f"{group}={value}: no such option in config group '{group}'"
+                f"{did_you_mean(value, options)}\n  options: {', '.join(options)}"
+            )
 
 
 def _check_top_key(override: Any, key: str, groups: set[str]) -> None:
@@ -102,8 +116,10 @@ def _check_top_key(override: Any, key: str, groups: set[str]) -> None:
 
     known = {f.name for f in dataclasses.fields(RunConfig)} | groups
     if key not in known:
-        raise ConfigError(f"{override.input_line}: unknown top-level key '{key}'{did_you_mean(key, known)}\n"
-                          f"  keys: {', '.join(sorted(known - {'hydra'}))}")
+        raise ConfigError(
+            f"{override.input_line}: unknown top-level key '{key}'{did_you_mean(key, known)}\n"
+            f"  keys: {', '.join(sorted(known - {'hydra'}))}"
+        )
 
 
 def _check_group_key(repo: Any, override: Any, group: str, key: str) -> None:

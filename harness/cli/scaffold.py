@@ -14,8 +14,17 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 from harness.cli.scaffold_components import COMPONENTS
-from harness.cli.scaffold_templates import (DATASET_FILES, KINDS, PLUGIN, PYPROJECT, README, REGISTER_COMPONENT,
-                                        REGISTER_DATASET, TEST, TEST_CONFIG)
+from harness.cli.scaffold_templates import (
+    DATASET_FILES,
+    KINDS,
+    PLUGIN,
+    PYPROJECT,
+    README,
+    REGISTER_COMPONENT,
+    REGISTER_DATASET,
+    TEST,
+    TEST_CONFIG,
+)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -41,8 +50,7 @@ def new_plugin(name: str, kind: str, parent: Path) -> Path:
 
 def _files(name: str, kind: str) -> dict[str, str]:
     hook, group = KINDS[kind]
-    values = {"name": name, "dist": name.replace("_", "-"), "cls": class_name(name), "kind": kind,
-              "hook": hook, "group": group}
+    values = {"name": name, "dist": name.replace("_", "-"), "cls": class_name(name), "kind": kind, "hook": hook, "group": group}
     values["register"] = (REGISTER_DATASET if kind == "dataset" else REGISTER_COMPONENT).format(**values)
     files = {
         "pyproject.toml": PYPROJECT,

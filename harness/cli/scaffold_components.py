@@ -4,7 +4,7 @@ Each passes the contract kit as generated: replace its scoring with your own
 and keep the input checks. str.format fields: name, cls.
 """
 
-CHECKS = '''
+CHECKS = """
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"\\w+", text.lower()))
@@ -19,9 +19,10 @@ def _check_scores(query_id: str, docs: Any) -> None:
     for doc_id, score in docs.items():
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise DataError(f"{cls}: score of ({{query_id}}, {{doc_id}}) is not a number: {{score!r}}")
-'''
+"""
 
-RERANKER = '''"""{cls}: reranks the first stage's top-k by word overlap with the query.
+RERANKER = (
+    '''"""{cls}: reranks the first stage's top-k by word overlap with the query.
 
 Replace the scoring in ``rerank`` with your model; keep the input checks.
 """
@@ -58,9 +59,12 @@ class {cls}(Reranker):
             reranked[query.query_id] = {{
                 d: float(docs[d]) + self.config.weight * len(words & _words(texts[d].default_text())) for d in top}}
         return reranked
-''' + CHECKS
+'''
+    + CHECKS
+)
 
-RETRIEVER = '''"""{cls}: scores every passage of the corpus by word overlap with the query.
+RETRIEVER = (
+    '''"""{cls}: scores every passage of the corpus by word overlap with the query.
 
 Replace the scoring in ``retrieve`` with your model; keep the input checks.
 """
@@ -93,7 +97,9 @@ class {cls}(Retriever):
             scored = {{doc_id: float(len(words & terms)) for doc_id, terms in corpus if words & terms}}
             run[query.query_id] = dict(sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.top_k])
         return run
-''' + CHECKS
+'''
+    + CHECKS
+)
 
 GENERATOR = '''"""{cls}: answers with the sentence of the context that shares most words with the question.
 

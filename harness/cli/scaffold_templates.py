@@ -13,7 +13,7 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "dataset": ("harness_register_datasets", "dataset"),
 }
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
@@ -39,30 +39,30 @@ include = ["{name}*"]
 
 [tool.pytest.ini_options]
 addopts = "--import-mode=importlib"
-'''
+"""
 
-README = '''# {dist}
+README = """# {dist}
 
 A {kind} plugin for the IR/RAG benchmark harness, made by `harness plugins new {name} --kind {kind}`.
 
     pip install -e .          # registers the entry point `{name}`
     python -m pytest -q       # the harness's contract kit checks the component
     harness plugins list      # shows {name} with its distribution and version
-'''
+"""
 
-REGISTER_COMPONENT = '''@hookimpl
+REGISTER_COMPONENT = """@hookimpl
 def {hook}():
     from {name}.component import {cls}
 
     return {{"{name}": {cls}}}
-'''
+"""
 
-REGISTER_DATASET = '''@hookimpl
+REGISTER_DATASET = """@hookimpl
 def harness_register_datasets(data_root):
     from {name}.datasets import register
 
     return register(data_root)
-'''
+"""
 
 PLUGIN = '''"""Hooks of the {name} plugin: what it registers, and where its Hydra configs live."""
 
@@ -89,12 +89,12 @@ class Test{cls}Contract(ComponentContract):
     registered_as = "{name}"  # the installed entry point registers it under this name
 '''
 
-TEST_CONFIG = '''
+TEST_CONFIG = """
 
 def test_shipped_config_is_found_by_hydra():
     config = compose_run_config(["{group}={name}"])
     assert config["{group}"]["name"] == "{name}"
-'''
+"""
 
 DATASET_FILES = '''"""The dataset {name} registers, loads and reads from a tiny copy written here."""
 

@@ -45,8 +45,10 @@ def load(dataset_id: str, pm: pluggy.PluginManager, data_root: Path) -> Any:
     try:
         return ir_datasets.load(dataset_id)
     except KeyError:
-        raise DataError(f"unknown dataset id '{dataset_id}': neither registered by a plugin "
-                        f"({', '.join(sorted(local_ids)) or 'none'}) nor an ir_datasets id") from None
+        raise DataError(
+            f"unknown dataset id '{dataset_id}': neither registered by a plugin "
+            f"({', '.join(sorted(local_ids)) or 'none'}) nor an ir_datasets id"
+        ) from None
 
 
 def _read(dataset: Any, dataset_id: str, what: str, read):
@@ -62,7 +64,8 @@ def _read(dataset: Any, dataset_id: str, what: str, read):
             f"could not read the {what} of dataset '{dataset_id}': {type(exc).__name__}: {exc}\n"
             f"  ir_datasets looked under IR_DATASETS_HOME={home_path()}; on an offline machine put the "
             f"dataset's files there first (same paths as ir_datasets' cache), or use a local dataset "
-            f"under the data root") from exc
+            f"under the data root"
+        ) from exc
 
 
 def queries(dataset: Any, dataset_id: str, limit: int | None = None, only: set[str] | None = None) -> list:

@@ -26,10 +26,10 @@ DOC_ID_KEYS = ("doc_id", "id", "_id")
 QUERY_ID_KEYS = ("query_id", "id", "_id")
 EXPECTED = {
     ("docs", "tsv"): "TSV lines 'doc_id<TAB>text'",
-    ("docs", "jsonl"): "JSONL lines {\"doc_id\": ..., \"text\": ...} (id key doc_id, id or _id; optional title)",
+    ("docs", "jsonl"): 'JSONL lines {"doc_id": ..., "text": ...} (id key doc_id, id or _id; optional title)',
     ("docs", "trec"): "TREC SGML documents <DOC><DOCNO>id</DOCNO><TEXT>...</TEXT></DOC>",
     ("queries", "tsv"): "TSV lines 'query_id<TAB>text'",
-    ("queries", "jsonl"): "JSONL lines {\"query_id\": ..., \"text\": ...} (id key query_id, id or _id)",
+    ("queries", "jsonl"): 'JSONL lines {"query_id": ..., "text": ...} (id key query_id, id or _id)',
     ("queries", "trec"): "TREC topics <top><num> Number: 401 <title> ... </top>",
 }
 _SNIFF_BYTES = 1 << 16
@@ -66,8 +66,10 @@ def detect(path: Path, kind: str, key: str) -> str:
     except OSError as exc:
         raise DataError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
     if not head:
-        raise DataError(f"{key}: {path} is empty: expected {'documents' if kind == 'docs' else 'queries'} as one of: "
-                        + "; ".join(expected(kind, f) for f in FORMATS))
+        raise DataError(
+            f"{key}: {path} is empty: expected {'documents' if kind == 'docs' else 'queries'} as one of: "
+            + "; ".join(expected(kind, f) for f in FORMATS)
+        )
     return {"<": "trec", "{": "jsonl"}.get(head[0], "tsv")
 
 
@@ -84,8 +86,11 @@ def read_docs(path: Path, fmt: str) -> Iterator[tuple[int, FileDoc]]:
     """``(line number, document)`` of every document, duplicates refused."""
     from harness.data.trec_sgml import read_trec_docs
 
-    readers = {"tsv": lambda: _tsv(path, FileDoc, "doc_id"), "jsonl": lambda: _jsonl_docs(path),
-               "trec": lambda: read_trec_docs(path)}
+    readers = {
+        "tsv": lambda: _tsv(path, FileDoc, "doc_id"),
+        "jsonl": lambda: _jsonl_docs(path),
+        "trec": lambda: read_trec_docs(path),
+    }
     yield from _unique(readers[fmt](), path, "docs", fmt)
 
 
@@ -93,8 +98,11 @@ def read_queries(path: Path, fmt: str, field: str = "title") -> Iterator[tuple[i
     """``(line number, query)`` of every query; ``field`` picks a TREC topic's text (title, desc, narr)."""
     from harness.data.trec_sgml import read_trec_topics
 
-    readers = {"tsv": lambda: _tsv(path, FileQuery, "query_id"), "jsonl": lambda: _jsonl_queries(path),
-               "trec": lambda: read_trec_topics(path, field)}
+    readers = {
+        "tsv": lambda: _tsv(path, FileQuery, "query_id"),
+        "jsonl": lambda: _jsonl_queries(path),
+        "trec": lambda: read_trec_topics(path, field),
+    }
     yield from _unique(readers[fmt](), path, "queries", fmt)
 
 
@@ -107,8 +115,9 @@ def _unique(records, path: Path, kind: str, fmt: str):
             raise FormatError(path, number, f"duplicate {what} id {record[0]!r}: first on line {seen}")
         yield number, record
     if not first:
-        raise DataError(f"{path}: no {'documents' if kind == 'docs' else 'queries'} found "
-                        f"(read as {fmt}): expected {expected(kind, fmt)}")
+        raise DataError(
+            f"{path}: no {'documents' if kind == 'docs' else 'queries'} found (read as {fmt}): expected {expected(kind, fmt)}"
+        )
 
 
 def _tsv(path: Path, record, id_name: str):
@@ -148,16 +157,19 @@ def _string(path: Path, number: int, line: str, item: dict, key: str, required: 
         return ""
     value = item.get(key)
     if not isinstance(value, str):
-        raise FormatError(path, number, f"key {key!r}: expected a string, got "
-                                        f"{'nothing' if key not in item else type(value).__name__}", line)
+        raise FormatError(
+            path, number, f"key {key!r}: expected a string, got {'nothing' if key not in item else type(value).__name__}", line
+        )
     return value
 
 
 def _jsonl_docs(path: Path):
     for number, line, item in _objects(path):
         ident = _ident(path, number, line, item, DOC_ID_KEYS)
-        yield number, FileDoc(ident, _string(path, number, line, item, "text"),
-                              _string(path, number, line, item, "title", required=False))
+        yield (
+            number,
+            FileDoc(ident, _string(path, number, line, item, "text"), _string(path, number, line, item, "title", required=False)),
+        )
 
 
 def _jsonl_queries(path: Path):

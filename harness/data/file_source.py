@@ -30,8 +30,9 @@ class GivenFile(LocalFile):
     def path(self, force: bool = True) -> Path:
         if force and not self._path.is_file():
             what = "is a folder, not a file" if self._path.is_dir() else "not found"
-            raise DataError(f"{self._key}: {self._path} {what} (a relative path is read from the "
-                            f"current directory, {os.getcwd()})")
+            raise DataError(
+                f"{self._key}: {self._path} {what} (a relative path is read from the current directory, {os.getcwd()})"
+            )
         return self._path
 
     def __repr__(self) -> str:

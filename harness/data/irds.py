@@ -32,7 +32,8 @@ class LocalFile(BaseDownload):
             raise DataError(
                 f"dataset '{self._dataset}': missing file {self._path}\n"
                 f"  looked in data root {self._path.parent.parent} "
-                f"(set HARNESS_DATA_ROOT or data_root=... to change it)\n  {self._hint}")
+                f"(set HARNESS_DATA_ROOT or data_root=... to change it)\n  {self._hint}"
+            )
         return self._path
 
     @contextlib.contextmanager

@@ -36,8 +36,8 @@ FILE = "msmarco-train-sample/train.jsonl"  # under the data root
 class SampleQuery:
     query_id: str
     text: str
-    positives: tuple[str, ...]   # passage ids
-    negatives: tuple[str, ...]   # the file's own negatives, passage ids
+    positives: tuple[str, ...]  # passage ids
+    negatives: tuple[str, ...]  # the file's own negatives, passage ids
     line: int
 
 
@@ -45,7 +45,7 @@ class SampleQuery:
 class Sample:
     path: Path
     queries: list[SampleQuery]
-    passages: dict[str, str] = field(default_factory=dict)   # passage id -> repaired text
+    passages: dict[str, str] = field(default_factory=dict)  # passage id -> repaired text
 
 
 def passage_id(text: str) -> str:
@@ -97,13 +97,16 @@ def _record(number: int, line: str, path: Path) -> tuple[str | None, str, list[s
         raise FormatError(path, number, f"missing key(s) {', '.join(missing)}", line)
     query_id = obj.get("query_id")
     if query_id is not None and (not isinstance(query_id, str) or not query_id.strip()):
-        raise FormatError(path, number, f"'query_id' must be a non-empty string or null, got {_shown(query_id)}",
-                          line)
+        raise FormatError(path, number, f"'query_id' must be a non-empty string or null, got {_shown(query_id)}", line)
     query = obj["query"]
     if not isinstance(query, str) or not query.strip():
         raise FormatError(path, number, f"'query' must be a non-empty string, got {_shown(query)}", line)
-    return (query_id, query, _texts(obj["positive"], "positive", path, number, line, True),
-            _texts(obj.get("negatives", []), "negatives", path, number, line, False))
+    return (
+        query_id,
+        query,
+        _texts(obj["positive"], "positive", path, number, line, True),
+        _texts(obj.get("negatives", []), "negatives", path, number, line, False),
+    )
 
 
 def read(path: Path | str) -> Sample:
@@ -117,8 +120,7 @@ def read(path: Path | str) -> Sample:
         query_id, query, positives, negatives = _record(number, line, path)
         query_id = query_id or f"line{number}"
         if query_id in seen:
-            raise FormatError(path, number, f"query_id {query_id!r} already appeared on line {seen[query_id]}",
-                              line)
+            raise FormatError(path, number, f"query_id {query_id!r} already appeared on line {seen[query_id]}", line)
         seen[query_id] = number
         rows.append((number, query_id, query, positives, negatives))
     if not rows:

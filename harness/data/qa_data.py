@@ -59,8 +59,16 @@ class QACollection:
         for key, role in ROLES.items():
             ids[role] = [self._passage(path, line_no, line, qid, role, i, p) for i, p in enumerate(item.get(key) or [])]
         self.qrels[qid] = {**{d: 0 for d in ids["distractor"] + ids["counterfactual"]}, **{d: 1 for d in ids["gold"]}}
-        self.queries.append(QAQuery(qid, item["question"], tuple(item["answers"]), tuple(ids["gold"]),
-                                    tuple(ids["counterfactual"]), tuple(item.get("counterfactual_answers") or ())))
+        self.queries.append(
+            QAQuery(
+                qid,
+                item["question"],
+                tuple(item["answers"]),
+                tuple(ids["gold"]),
+                tuple(ids["counterfactual"]),
+                tuple(item.get("counterfactual_answers") or ()),
+            )
+        )
 
     def _passage(self, path, line_no, line, qid, role, index, passage) -> str:
         if isinstance(passage, dict):
@@ -86,7 +94,7 @@ def _passage_problem(passage: object, role: str, index: int) -> str:
     if isinstance(passage, str):
         return ""
     if not isinstance(passage, dict) or not isinstance(passage.get("text"), str):
-        return f"{role} passage {index} must be a string or {{\"id\": ..., \"text\": ...}}"
+        return f'{role} passage {index} must be a string or {{"id": ..., "text": ...}}'
     return _id_problem(passage["id"], f"{role} passage {index}: key 'id'") if "id" in passage else ""
 
 
@@ -147,8 +155,9 @@ def _parse(path: Path, line_no: int, line: str, convert: Callable[[dict, int], d
     return item
 
 
-def read_jsonl(path: Path, convert: Callable[[dict, int], dict] = lambda item, n: item,
-               keep: Callable[[str], bool] = lambda qid: True) -> QACollection:
+def read_jsonl(
+    path: Path, convert: Callable[[dict, int], dict] = lambda item, n: item, keep: Callable[[str], bool] = lambda qid: True
+) -> QACollection:
     """Parse a QA JSONL file (after ``convert``), keeping the queries whose id passes ``keep``.
 
     Every line's passages enter the corpus, kept query or not, so that a test
@@ -175,4 +184,3 @@ def in_test_split(query_id: str, test_share: float) -> bool:
     """A stable hash split: the same id always falls on the same side, whatever the file order."""
     bucket = int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return bucket < test_share
-

@@ -11,6 +11,8 @@ def convention(binary_relevance_level: int, dataset_id: str = "") -> str:
     """
     level = binary_relevance_level
     known = ", the TREC DL convention" if level == 2 and "trec-dl" in dataset_id else ""
-    return (f"relevance: label >= {level} counts as relevant for binary measures (MRR, MAP, recall, ...; "
-            f"dataset.binary_relevance_level={level}{known}); nDCG uses the graded labels; "
-            "negative labels count as judged non-relevant (gain 0)")
+    return (
+        f"relevance: label >= {level} counts as relevant for binary measures (MRR, MAP, recall, ...; "
+        f"dataset.binary_relevance_level={level}{known}); nDCG uses the graded labels; "
+        "negative labels count as judged non-relevant (gain 0)"
+    )

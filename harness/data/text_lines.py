@@ -44,10 +44,13 @@ def _decode(path: Path, number: int, offset: int, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        column = len(raw[:exc.start].decode("utf-8", errors="replace")) + 1
-        raise FormatError(path, number, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column} "
-                                        f"(byte offset {offset + exc.start} in the file)",
-                          raw.decode("utf-8", errors="backslashreplace")) from None
+        column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        raise FormatError(
+            path,
+            number,
+            f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column} (byte offset {offset + exc.start} in the file)",
+            raw.decode("utf-8", errors="backslashreplace"),
+        ) from None
 
 
 class CheckedUtf8(io.RawIOBase):

@@ -28,8 +28,7 @@ from harness.errors import DataError, FormatError
 from harness.ranking import ranked
 from harness.data.text_lines import numbered_lines
 
-__all__ = ["QrelLine", "RunLine", "parse_qrels", "parse_run", "read_qrels", "read_run", "ranked",
-           "format_run", "write_run"]
+__all__ = ["QrelLine", "RunLine", "parse_qrels", "parse_run", "read_qrels", "read_run", "ranked", "format_run", "write_run"]
 
 Run = dict[str, dict[str, float]]
 # What C's strtod reads as a finite decimal (trec_eval reads scores with atof): no nan/inf, no '_'.
@@ -62,8 +61,13 @@ class _Pairs:
     def add(self, qid: str, did: str, number: int, line: str) -> None:
         first = self.lines.setdefault(qid, {}).setdefault(did, number)
         if first != number:
-            raise FormatError(self.path, number, f"duplicate {self.what} for query {qid!r}, document {did!r}: "
-                                                 f"first on line {first} (trec_eval refuses duplicates)", line)
+            raise FormatError(
+                self.path,
+                number,
+                f"duplicate {self.what} for query {qid!r}, document {did!r}: "
+                f"first on line {first} (trec_eval refuses duplicates)",
+                line,
+            )
 
     def require_some(self) -> None:
         if not self.lines:
@@ -98,17 +102,24 @@ def parse_run(path: Path, handle: IO | None = None) -> Iterator[RunLine]:
     for number, line, cols in _data_lines(path, handle):
         if not width:
             if len(cols) not in (6, 3):
-                raise FormatError(path, number, f"expected 6 columns '{RUN_WIDE}' (or 3 on every line: "
-                                                f"'{RUN_SHORT}'), got {len(cols)}", line)
+                raise FormatError(
+                    path, number, f"expected 6 columns '{RUN_WIDE}' (or 3 on every line: '{RUN_SHORT}'), got {len(cols)}", line
+                )
             width, first = len(cols), number
         elif len(cols) != width:
-            raise FormatError(path, number, f"{len(cols)} columns where line {first} has {width}: a run file "
-                                            f"has one format throughout ('{RUN_WIDE}', or '{RUN_SHORT}' "
-                                            "on every line)", line)
+            raise FormatError(
+                path,
+                number,
+                f"{len(cols)} columns where line {first} has {width}: a run file "
+                f"has one format throughout ('{RUN_WIDE}', or '{RUN_SHORT}' "
+                "on every line)",
+                line,
+            )
         qid, did, score = (cols[0], cols[2], cols[4]) if width == 6 else cols
         if width == 3 and did == "Q0":
-            raise FormatError(path, number, f"document id 'Q0' in a 3-column line: is it a 6-column line "
-                                            f"'{RUN_WIDE}' cut short?", line)
+            raise FormatError(
+                path, number, f"document id 'Q0' in a 3-column line: is it a 6-column line '{RUN_WIDE}' cut short?", line
+            )
         value = _score(path, number, line, score)
         pairs.add(qid, did, number, line)
         yield RunLine(qid, did, value)
@@ -152,15 +163,13 @@ def format_run(run: Mapping[str, Mapping[str, float]], tag: str) -> Iterable[str
             _check_token(did, f"document id (query {qid!r})")
             text = repr(float(score))
             if not SCORE.fullmatch(text):
-                raise DataError(f"run file: score {text} of document {did!r} for query {qid!r} "
-                                "is not a finite number")
+                raise DataError(f"run file: score {text} of document {did!r} for query {qid!r} is not a finite number")
             yield f"{qid} Q0 {did} {rank} {text} {tag}\n"
 
 
 def _check_token(text: str, what: str) -> None:
     if not isinstance(text, str) or text.split() != [text]:
-        raise DataError(f"run file: {what} {text!r} cannot be written: a TREC column is a non-empty "
-                        "string without whitespace")
+        raise DataError(f"run file: {what} {text!r} cannot be written: a TREC column is a non-empty string without whitespace")
 
 
 def write_run(run: Mapping[str, Mapping[str, float]], path: Path, tag: str = "harness") -> None:

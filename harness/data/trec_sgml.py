@@ -48,7 +48,7 @@ def blocks(path: Path, tag: str) -> Iterator[tuple[int, str]]:
     for number, line in numbered_lines(path):
         pos = 0
         for match in token.finditer(line):
-            before, closing = line[pos:match.start()], match.group().startswith("</")
+            before, closing = line[pos : match.start()], match.group().startswith("</")
             if start is None:
                 _outside(path, number, line, before, tag)
                 if closing:
@@ -56,8 +56,9 @@ def blocks(path: Path, tag: str) -> Iterator[tuple[int, str]]:
                 start, parts = number, []
             else:
                 if not closing:
-                    raise FormatError(path, number, f"<{tag}> inside the <{tag}> opened on line {start} "
-                                                    f"(a missing </{tag}>?)", line)
+                    raise FormatError(
+                        path, number, f"<{tag}> inside the <{tag}> opened on line {start} (a missing </{tag}>?)", line
+                    )
                 parts.append(before)
                 yield start, "".join(parts)
                 start = None
@@ -72,8 +73,7 @@ def blocks(path: Path, tag: str) -> Iterator[tuple[int, str]]:
 
 def _outside(path: Path, number: int, line: str, text: str, tag: str) -> None:
     if text.strip():
-        raise FormatError(path, number, f"text outside <{tag}>..</{tag}>: expected only <{tag}> blocks "
-                                        f"in this file", line)
+        raise FormatError(path, number, f"text outside <{tag}>..</{tag}>: expected only <{tag}> blocks in this file", line)
 
 
 def clean(text: str) -> str:
@@ -88,7 +88,7 @@ def read_trec_docs(path: Path) -> Iterator[tuple[int, FileDoc]]:
 def _doc(path: Path, start: int, body: str) -> FileDoc:
     ids, title, text, pos = [], [], [], 0
     for match in _FIELD.finditer(body):
-        text.append(body[pos:match.start()])
+        text.append(body[pos : match.start()])
         name, value = match.group(1).upper(), match.group(2)
         if name == "DOCNO":
             ids.append(clean(value))
@@ -103,8 +103,9 @@ def _doc(path: Path, start: int, body: str) -> FileDoc:
         raise FormatError(path, start, f"document starting here: <{unclosed.group(1)}> is never closed")
     if len(ids) != 1 or ids[0].split() != [ids[0]]:
         found = "no <DOCNO>" if not ids else f"<DOCNO> values {ids}"
-        raise FormatError(path, start, f"document starting here has {found}: expected one <DOCNO>id</DOCNO> "
-                                       "(an id without whitespace)")
+        raise FormatError(
+            path, start, f"document starting here has {found}: expected one <DOCNO>id</DOCNO> (an id without whitespace)"
+        )
     return FileDoc(ids[0], clean(" ".join(text)), clean(" ".join(title)))
 
 
@@ -115,13 +116,13 @@ def read_trec_topics(path: Path, field: str = "title") -> Iterator[tuple[int, Fi
         values = _topic_fields(path, start, body)
         number = values.get("num", "")
         if number.split() != [number]:
-            raise FormatError(path, start, f"topic starting here: <num> {number!r} is not one topic number "
-                                           "(expected '<num> Number: 401')")
+            raise FormatError(
+                path, start, f"topic starting here: <num> {number!r} is not one topic number (expected '<num> Number: 401')"
+            )
         wanted = field.split("+")
         missing = [f for f in wanted if not values.get(f)]
         if missing:
-            raise FormatError(path, start, f"topic {number}: no text in <{missing[0]}> "
-                                           f"(dataset.query_field={field})")
+            raise FormatError(path, start, f"topic {number}: no text in <{missing[0]}> (dataset.query_field={field})")
         yield start, FileQuery(number, " ".join(values[f] for f in wanted))
 
 
@@ -132,9 +133,9 @@ def _topic_fields(path: Path, start: int, body: str) -> dict[str, str]:
     for i, mark in enumerate(marks):
         name = mark.group(1).lower()
         end = marks[i + 1].start() if i + 1 < len(marks) else len(body)
-        value = clean(body[mark.end():end])
+        value = clean(body[mark.end() : end])
         if value.lower().startswith(_LABELS[name]):
-            value = value[len(_LABELS[name]):].strip()
+            value = value[len(_LABELS[name]) :].strip()
         if name in values:
             raise FormatError(path, start, f"topic starting here has two <{name}> fields")
         values[name] = value

@@ -26,22 +26,31 @@ VOLATILE_CONFIG_KEYS = {"transformers_version", "dtype", "torch_dtype"}
 
 def identify(model: Any, name: str) -> dict[str, Any]:
     """The backbone's identity as recorded in an adapter's metadata (``backbone``)."""
-    return {"name": name, **architecture(model), "config_sha256": config_digest(model),
-            "weights_sha256": {dtype: weights_digest(model, dtype) for dtype in castable_dtypes(model)}}
+    return {
+        "name": name,
+        **architecture(model),
+        "config_sha256": config_digest(model),
+        "weights_sha256": {dtype: weights_digest(model, dtype) for dtype in castable_dtypes(model)},
+    }
 
 
 def architecture(model: Any) -> dict[str, Any]:
     """Model class and, from its transformers config, model type, hidden size and layer count."""
     config = _hf_config(model)
-    return {"model_class": type(model).__name__, "model_type": getattr(config, "model_type", None),
-            "hidden_size": getattr(config, "hidden_size", None),
-            "num_layers": getattr(config, "num_hidden_layers", None)}
+    return {
+        "model_class": type(model).__name__,
+        "model_type": getattr(config, "model_type", None),
+        "hidden_size": getattr(config, "hidden_size", None),
+        "num_layers": getattr(config, "num_hidden_layers", None),
+    }
 
 
 def describe(identity: dict[str, Any]) -> str:
     """``'name' (BertModel, model_type bert, hidden 384, 6 layers)``."""
-    return (f"'{identity['name']}' ({identity['model_class']}, model_type {identity['model_type']}, "
-            f"hidden {identity['hidden_size']}, {identity['num_layers']} layers)")
+    return (
+        f"'{identity['name']}' ({identity['model_class']}, model_type {identity['model_type']}, "
+        f"hidden {identity['hidden_size']}, {identity['num_layers']} layers)"
+    )
 
 
 def config_digest(model: Any) -> str:
@@ -81,9 +90,11 @@ def mismatch(saved: dict[str, Any], model: Any, name: str) -> Optional[str]:
         return f"another architecture: trained on {describe(saved)}, being loaded onto {describe(current)}"
     common = [d for d in castable_dtypes(model) if d in saved["weights_sha256"]]
     if not common:
-        return (f"trained on {describe(saved)} in {', '.join(saved['weights_sha256'])}, which a "
-                f"{', '.join(castable_dtypes(model)) or 'non-float'} model cannot be compared with: load the "
-                f"backbone in {next(iter(saved['weights_sha256']))} (or float32)")
+        return (
+            f"trained on {describe(saved)} in {', '.join(saved['weights_sha256'])}, which a "
+            f"{', '.join(castable_dtypes(model)) or 'non-float'} model cannot be compared with: load the "
+            f"backbone in {next(iter(saved['weights_sha256']))} (or float32)"
+        )
     same_weights = weights_digest(model, common[0]) == saved["weights_sha256"][common[0]]
     if saved["name"] != name:
         hint = f"; the weights are the same: load it with model={saved['name']}" if same_weights else ""
@@ -91,9 +102,11 @@ def mismatch(saved: dict[str, Any], model: Any, name: str) -> Optional[str]:
     if config_digest(model) != saved["config_sha256"]:
         return f"trained on {describe(saved)} with another config (config sha256 differs)"
     if not same_weights:
-        return (f"trained on {describe(saved)}, but the weights of the model it is being loaded onto differ "
-                f"({common[0]} sha256 {saved['weights_sha256'][common[0]][:12]}... recorded): another checkpoint "
-                "under the same name, or a head initialised from another seed")
+        return (
+            f"trained on {describe(saved)}, but the weights of the model it is being loaded onto differ "
+            f"({common[0]} sha256 {saved['weights_sha256'][common[0]][:12]}... recorded): another checkpoint "
+            "under the same name, or a head initialised from another seed"
+        )
     return None
 
 

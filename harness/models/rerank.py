@@ -22,8 +22,10 @@ def passage_texts(dataset: Any, doc_ids: Sequence[str], dataset_id: str = "") ->
     found = dataset.docs_store().get_many(list(doc_ids))
     missing = [d for d in doc_ids if d not in found]
     if missing:
-        raise DataError(f"dataset '{dataset_id}': {len(missing)} document(s) of the run are not in its corpus, "
-                        f"e.g. {missing[:3]}; is the run file for this dataset?")
+        raise DataError(
+            f"dataset '{dataset_id}': {len(missing)} document(s) of the run are not in its corpus, "
+            f"e.g. {missing[:3]}; is the run file for this dataset?"
+        )
     return {d: doc.default_text() for d, doc in found.items()}
 
 
@@ -49,8 +51,9 @@ def rebuild(run: Run, reranked: Mapping[str, Mapping[str, float]]) -> Run:
     return out
 
 
-def int8_change(component: Any, reranked: Mapping[str, Mapping[str, float]],
-                rescore: Callable[[list[str]], Mapping[str, Mapping[str, float]]]) -> Optional[dict[str, Any]]:
+def int8_change(
+    component: Any, reranked: Mapping[str, Mapping[str, float]], rescore: Callable[[list[str]], Mapping[str, Mapping[str, float]]]
+) -> Optional[dict[str, Any]]:
     """Under ``dtype=int8``: ``rescore`` a few of the run's queries in fp32 and report the agreement.
 
     Logged as one line and kept as ``component.int8_report`` (for the run's info).
@@ -65,8 +68,13 @@ def int8_change(component: Any, reranked: Mapping[str, Mapping[str, float]],
     with scorer.reference():
         reference = rescore(qids)
     report = agreement({q: dict(reranked[q]) for q in qids}, {q: dict(reference[q]) for q in qids})
-    logger.info("int8 vs fp32 on %d of this run's %d queries: top-10 overlap %.3f, Kendall tau %.3f, "
-                "largest score change %.4f", report["queries"], len(reranked), report["top10_overlap"],
-                report["kendall_tau"], report["max_abs_score_change"])
+    logger.info(
+        "int8 vs fp32 on %d of this run's %d queries: top-10 overlap %.3f, Kendall tau %.3f, largest score change %.4f",
+        report["queries"],
+        len(reranked),
+        report["top10_overlap"],
+        report["kendall_tau"],
+        report["max_abs_score_change"],
+    )
     component.int8_report = report
     return report

@@ -23,14 +23,23 @@ class NeuralScorer:
     model: Any
     output: Optional[str] = "last_hidden_state"  # what the module's forward gives that the scorer reads
 
-    def __init__(self, model: Optional[str] = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 32, show_progress: bool = False, seed: int = 0, cache: Any = None):
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 32,
+        show_progress: bool = False,
+        seed: int = 0,
+        cache: Any = None,
+    ):
         self.model_name = model
         self.int8 = dtype == "int8"
         self.device = pick_device("cpu" if self.int8 and device in ("auto", "", None) else device)
         if self.int8 and self.device.type != "cpu":
-            raise ConfigError(f"dtype=int8 is the CPU fast path, but device is {self.device}: "
-                              "use dtype=bf16 (or auto) on a GPU, or device=cpu")
+            raise ConfigError(
+                f"dtype=int8 is the CPU fast path, but device is {self.device}: use dtype=bf16 (or auto) on a GPU, or device=cpu"
+            )
         self.dtype = pick_dtype("float32" if self.int8 else dtype, self.device)
         self.cache = cache
         self._fast: tuple[Any, Any] = (None, None)
@@ -41,8 +50,12 @@ class NeuralScorer:
 
     def identity(self) -> dict[str, Any]:
         """What determines this scorer's encodings, for cache keys (subclasses add their options)."""
-        return {"kind": type(self).__name__, **model_fingerprint(self.model_name),
-                "dtype": "int8" if self.int8 else str(self.dtype).removeprefix("torch."), "code": code_version(type(self))}
+        return {
+            "kind": type(self).__name__,
+            **model_fingerprint(self.model_name),
+            "dtype": "int8" if self.int8 else str(self.dtype).removeprefix("torch."),
+            "code": code_version(type(self)),
+        }
 
     def forward(self, **batch: Any) -> Any:
         """``self.model(**batch)``, or its int8 copy's answer under ``dtype=int8`` (inference only)."""

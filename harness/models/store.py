@@ -27,14 +27,18 @@ STAGE = "encodings"
 FILE = "encodings.safetensors"
 
 
-def cached_encodings(context: Context, encoder: Mapping[str, Any], doc_ids: Sequence[str], texts: Sequence[str],
-                     encode: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+def cached_encodings(
+    context: Context,
+    encoder: Mapping[str, Any],
+    doc_ids: Sequence[str],
+    texts: Sequence[str],
+    encode: Callable[[list[str]], dict[str, Any]],
+) -> dict[str, Any]:
     """Tensors ``encode(doc_ids)`` returns (CPU, contiguous), computed once per encoder and documents."""
     from safetensors.torch import load_file, save_file
 
     ids = list(doc_ids)
-    payload = {"encoder": dict(encoder), "docs": stable_hash(ids), "texts": stable_hash(list(texts)),
-               "count": len(ids)}
+    payload = {"encoder": dict(encoder), "docs": stable_hash(ids), "texts": stable_hash(list(texts)), "count": len(ids)}
 
     def build(folder: Path) -> None:
         logger.info("encoding %d documents (%s)", len(ids), encoder.get("kind", "encoder"))

@@ -27,7 +27,8 @@ STOPWORDS = frozenset(
     "with about against between into through during before after above below to from up down in out on off over "
     "under again further then once here there when where why how all any both each few more most other some such "
     "no nor not only own same so than too very s t can will just don should now answer question passage passages "
-    "based according also".split())
+    "based according also".split()
+)
 LABELS = ("grounded", "noise", "unsupported", "abstain")
 
 
@@ -40,8 +41,14 @@ def support(claims: Sequence[str], passages: Iterable[str]) -> float:
     return sum(c in found for c in claims) / len(claims) if claims else 0.0
 
 
-def ground(answer: str, question: str, relevant: Sequence[str], noise: Sequence[str],
-           threshold: float = THRESHOLD, phrases: Sequence[str] = ABSTAIN_PHRASES) -> str:
+def ground(
+    answer: str,
+    question: str,
+    relevant: Sequence[str],
+    noise: Sequence[str],
+    threshold: float = THRESHOLD,
+    phrases: Sequence[str] = ABSTAIN_PHRASES,
+) -> str:
     """One of ``grounded``, ``noise``, ``unsupported``, ``abstain`` (definition in the module docstring)."""
     if is_abstention(answer, phrases):
         return "abstain"

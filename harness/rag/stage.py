@@ -32,8 +32,6 @@ class NoisyConfig(Protocol):
     config: RatioConfig
 
 
-
-
 @dataclass
 class RagStage:
     generator: Generator
@@ -42,16 +40,21 @@ class RagStage:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], registry, context, choices: Mapping[str, str]) -> "RagStage":
-        generator = registry.create("generator", config["generator"], context,
-                                    where=f"generator={choices.get('generator', config['generator'].get('name'))}")
+        generator = registry.create(
+            "generator",
+            config["generator"],
+            context,
+            where=f"generator={choices.get('generator', config['generator'].get('name'))}",
+        )
         noise_cfg = config.get("noise") or implied("noise")  # no noise group: the end-to-end setting
         noise = registry.create("noise", noise_cfg, context, where=f"noise={noise_cfg.get('name')}")
         if not noise.raw_candidates:  # its rate at ratio 1 is the rejection rate
             check_contract(noise, NoisyConfig, "the noise of a RAG run (it does not take raw candidates)")
         return cls(generator, noise)
 
-    def run(self, dataset: Any, queries: Sequence[Any], qrels: Qrels, run: Run, upstream: str,
-            run_dir: Path, level: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    def run(
+        self, dataset: Any, queries: Sequence[Any], qrels: Qrels, run: Run, upstream: str, run_dir: Path, level: int
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Mean RAG metrics and per-query values; writes ``answers.jsonl`` into ``run_dir``."""
         gold = {q.query_id: gold_ids(q, qrels.get(q.query_id, {}), level) for q in queries}
         contexts, key = self.contexts(dataset, queries, qrels, run, gold, upstream)
@@ -120,11 +123,18 @@ def judge_all(queries, contexts, answers, gold, qrels, level, phrases, texts) ->
         golds = set(gold[q.query_id])
         relevant = [d for d in ids if judged.get(d, 0) >= level or d in golds]
         answer = answers[q.query_id]
-        row = {"query_id": q.query_id, "question": q.text, "answer": answer, "context_ids": ids,
-               "gold_ids": sorted(golds), "context_precision": len(relevant) / max(1, len(ids)),
-               "noise_share": sum(d not in golds for d in ids) / max(1, len(ids)),
-               "grounding": groundedness.ground(answer, q.text, [texts[d] for d in relevant],
-                                                [texts[d] for d in ids if d not in relevant], phrases=phrases)}
+        row = {
+            "query_id": q.query_id,
+            "question": q.text,
+            "answer": answer,
+            "context_ids": ids,
+            "gold_ids": sorted(golds),
+            "context_precision": len(relevant) / max(1, len(ids)),
+            "noise_share": sum(d not in golds for d in ids) / max(1, len(ids)),
+            "grounding": groundedness.ground(
+                answer, q.text, [texts[d] for d in relevant], [texts[d] for d in ids if d not in relevant], phrases=phrases
+            ),
+        }
         if getattr(q, "answers", None):
             row["gold_answers"] = list(q.answers)
             row["verdict"] = rag_metrics.judge(answers[q.query_id], q.answers, phrases)
@@ -137,21 +147,25 @@ def judge_all(queries, contexts, answers, gold, qrels, level, phrases, texts) ->
 def counterfactual_judgement(query: Any, ids: Sequence[str], answer: str) -> dict[str, Any]:
     """The counterfactual fields of a question's row: its false answers, adoption, error detection, cf share."""
     own = set(getattr(query, "counterfactual_doc_ids", ()) or ())
-    return {"counterfactual_answers": list(query.counterfactual_answers),
-            "adopted": rag_metrics.adopts_counterfactual(answer, query.counterfactual_answers),
-            "error_detected": rag_metrics.detects_error(answer),
-            "counterfactual_share": sum(d in own for d in ids) / max(1, len(ids))}
+    return {
+        "counterfactual_answers": list(query.counterfactual_answers),
+        "adopted": rag_metrics.adopts_counterfactual(answer, query.counterfactual_answers),
+        "error_detected": rag_metrics.detects_error(answer),
+        "counterfactual_share": sum(d in own for d in ids) / max(1, len(ids)),
+    }
 
 
 def counterfactual_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Per-question counterfactual measures over the rows of questions that have counterfactual answers."""
     if not rows:
         return {}
-    values = {"rag_counterfactual_adoption": lambda r: r["adopted"],
-              "rag_error_detection": lambda r: r["error_detected"],
-              "rag_error_correction": lambda r: r["error_detected"] and r.get("verdict") == "correct",
-              "rag_counterfactual_accuracy": lambda r: r.get("verdict") == "correct",
-              "rag_counterfactual_share": lambda r: r["counterfactual_share"]}
+    values = {
+        "rag_counterfactual_adoption": lambda r: r["adopted"],
+        "rag_error_detection": lambda r: r["error_detected"],
+        "rag_error_correction": lambda r: r["error_detected"] and r.get("verdict") == "correct",
+        "rag_counterfactual_accuracy": lambda r: r.get("verdict") == "correct",
+        "rag_counterfactual_share": lambda r: r["counterfactual_share"],
+    }
     return {name: {r["query_id"]: float(value(r)) for r in rows} for name, value in values.items()}
 
 
@@ -167,16 +181,23 @@ def run_info(rows: list[dict[str, Any]], noise) -> dict[str, Any]:
     sizes = context_sizes(rows)
     short = sum(len(r["context_ids"]) < k for r in rows) if k else 0
     if short:
-        logger.info("RAG: %d of %d contexts hold fewer than k=%d passages (sizes %d-%d): fewer gold passages "
-                    "than gold slots, and noise fills only the ceil(k*rho) noise slots (docs/rag.md)",
-                    short, len(rows), k, sizes["min"], sizes["max"])
-    return {"k": k, "context_size": sizes, "short_contexts": short,
-            "counterfactual_questions": sum("adopted" in r for r in rows)}
+        logger.info(
+            "RAG: %d of %d contexts hold fewer than k=%d passages (sizes %d-%d): fewer gold passages "
+            "than gold slots, and noise fills only the ceil(k*rho) noise slots (docs/rag.md)",
+            short,
+            len(rows),
+            k,
+            sizes["min"],
+            sizes["max"],
+        )
+    return {"k": k, "context_size": sizes, "short_contexts": short, "counterfactual_questions": sum("adopted" in r for r in rows)}
 
 
 def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    per_query = {"rag_context_precision": {r["query_id"]: r["context_precision"] for r in rows},
-                 "rag_noise_share": {r["query_id"]: r["noise_share"] for r in rows}}
+    per_query = {
+        "rag_context_precision": {r["query_id"]: r["context_precision"] for r in rows},
+        "rag_noise_share": {r["query_id"]: r["noise_share"] for r in rows},
+    }
     for name, label in (("grounded", "grounded"), ("noise_supported", "noise"), ("unsupported", "unsupported")):
         per_query[f"rag_{name}"] = {r["query_id"]: float(r["grounding"] == label) for r in rows}
     judged = [r for r in rows if "verdict" in r]
@@ -193,4 +214,3 @@ def summarise(rows: list[dict[str, Any]], noise) -> tuple[dict[str, float], dict
         mean["rag_rejection"] = mean["rag_abstention"]  # rho = 1: no passage holds the answer
     logger.info("RAG: %s", ", ".join(f"{k}={v:.4f}" for k, v in mean.items()))
     return mean, per_query
-

@@ -42,11 +42,17 @@ def collect(folder: Path) -> list[dict[str, Any]]:
         if "rag_accuracy" not in metrics or "ratio" not in noise:
             continue
         generator = (config["generator"].get("model") or "SmolLM2-135M-Instruct (packaged GGUF)") + trained_label(config)
-        rows.append({"group": f"{config['dataset']['id']} | {generator} | noise={noise['name']} "
-                              f"gold={noise.get('gold_position')} k={noise.get('k')}",
-                     "ratio": float(noise["ratio"]), "n": config["dataset"].get("query_limit"),
-                     "run": metrics_file.parent.name, **{m: metrics[m] for m in RATES + GROUNDING if m in metrics},
-                     "verdicts": verdicts(metrics_file.parent)})
+        rows.append(
+            {
+                "group": f"{config['dataset']['id']} | {generator} | noise={noise['name']} "
+                f"gold={noise.get('gold_position')} k={noise.get('k')}",
+                "ratio": float(noise["ratio"]),
+                "n": config["dataset"].get("query_limit"),
+                "run": metrics_file.parent.name,
+                **{m: metrics[m] for m in RATES + GROUNDING if m in metrics},
+                "verdicts": verdicts(metrics_file.parent),
+            }
+        )
     if not rows:
         raise DataError(f"no RAG run folders with a noise ratio under {folder}")
     return rows
@@ -85,9 +91,10 @@ def curves(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, rows_of_group in _grouped(rows).items():
         points = [{k: v for k, v in row.items() if k != "verdicts"} for row in rows_of_group]
-        group: dict[str, Any] = {"points": points,
-                                 "area": {m: curve_area([p["ratio"] for p in points], [p[m] for p in points])
-                                          for m in RATES}}
+        group: dict[str, Any] = {
+            "points": points,
+            "area": {m: curve_area([p["ratio"] for p in points], [p[m] for p in points]) for m in RATES},
+        }
         answers = [row.get("verdicts", {}) for row in rows_of_group]
         questions = _shared_questions(answers)
         if questions:
@@ -118,8 +125,11 @@ def paired_groups(groups: list[str]) -> list[tuple[str, str]]:
             continue
         for base in groups:
             base_fields = base.split(" | ")
-            if (len(base_fields) == len(fields) and " + " not in base_fields[1]
-                    and base_fields[:1] + base_fields[2:] == fields[:1] + fields[2:]):
+            if (
+                len(base_fields) == len(fields)
+                and " + " not in base_fields[1]
+                and base_fields[:1] + base_fields[2:] == fields[:1] + fields[2:]
+            ):
                 pairs.append((base, other))
     return pairs
 
@@ -139,8 +149,9 @@ def _resampled_means(answers: list[dict[str, str]], questions: list[str], idx: n
     """Per point and rate, the rate's mean over each resample of the questions (shape: resamples)."""
     out = []
     for verdict_of in answers:
-        out.append({m: (np.array([verdict_of[q] == VERDICT_OF[m] for q in questions], dtype=float)[idx]).mean(axis=1)
-                    for m in RATES})
+        out.append(
+            {m: (np.array([verdict_of[q] == VERDICT_OF[m] for q in questions], dtype=float)[idx]).mean(axis=1) for m in RATES}
+        )
     return out
 
 
@@ -170,14 +181,18 @@ def _difference(grouped, base: str, other: str) -> dict[str, Any] | None:
         return None
     everyone = np.arange(len(questions))[None, :]  # the observed sample: one "resample" holding each question once
     idx = _indices(len(questions))  # one draw for both sides: the pairing
-    diffs = [{m: o[m] - b[m] for m in RATES} for b, o in zip(_resampled_means(base_answers, questions, idx),
-                                                          _resampled_means(other_answers, questions, idx))]
-    observed = [{m: float(o[m][0] - b[m][0]) for m in RATES}
-                for b, o in zip(_resampled_means(base_answers, questions, everyone),
-                                _resampled_means(other_answers, questions, everyone))]
+    diffs = [
+        {m: o[m] - b[m] for m in RATES}
+        for b, o in zip(_resampled_means(base_answers, questions, idx), _resampled_means(other_answers, questions, idx))
+    ]
+    observed = [
+        {m: float(o[m][0] - b[m][0]) for m in RATES}
+        for b, o in zip(_resampled_means(base_answers, questions, everyone), _resampled_means(other_answers, questions, everyone))
+    ]
     ratios = [o["ratio"] for _, o in shared]
-    points = [{"ratio": ratio, **obs, "ci95": {m: _interval(d[m]) for m in RATES}}
-              for ratio, obs, d in zip(ratios, observed, diffs)]
+    points = [
+        {"ratio": ratio, **obs, "ci95": {m: _interval(d[m]) for m in RATES}} for ratio, obs, d in zip(ratios, observed, diffs)
+    ]
     result: dict[str, Any] = {"base": base, "other": other, "questions": len(questions), "points": points}
     if len(ratios) > 1:
         w = _area_weights(ratios)
@@ -211,11 +226,16 @@ def plot(found: dict[str, Any], path: Path) -> Path:
     for ax, metric in zip(axes, RATES):
         for data, name in zip(found.values(), names):
             xs = [p["ratio"] for p in data["points"]]
-            line, = ax.plot(xs, [p[metric] for p in data["points"]], marker="o", label=name)
+            (line,) = ax.plot(xs, [p[metric] for p in data["points"]], marker="o", label=name)
             if all("ci95" in p for p in data["points"]):  # the 95% bootstrap band over questions
-                ax.fill_between(xs, [p["ci95"][metric][0] for p in data["points"]],
-                                [p["ci95"][metric][1] for p in data["points"]], color=line.get_color(), alpha=0.15,
-                                linewidth=0)
+                ax.fill_between(
+                    xs,
+                    [p["ci95"][metric][0] for p in data["points"]],
+                    [p["ci95"][metric][1] for p in data["points"]],
+                    color=line.get_color(),
+                    alpha=0.15,
+                    linewidth=0,
+                )
         ax.set_title(metric.removeprefix("rag_"))
         ax.set_xlabel("noise ratio rho")
         ax.set_ylim(-0.02, 1.02)
@@ -223,8 +243,9 @@ def plot(found: dict[str, Any], path: Path) -> Path:
     axes[0].set_ylabel("share of questions")
     areas = [", ".join(f"{m.removeprefix('rag_')} {data['area'][m]:.3f}" for m in RATES) for data in found.values()]
     handles = axes[0].get_lines()
-    fig.legend(handles, [f"{n}  (areas: {a})" for n, a in zip(names, areas)], loc="lower center", fontsize=8,
-               ncol=1, frameon=False)
+    fig.legend(
+        handles, [f"{n}  (areas: {a})" for n, a in zip(names, areas)], loc="lower center", fontsize=8, ncol=1, frameon=False
+    )
     bands = any("area_ci95" in data for data in found.values())
     fig.suptitle(title + ("\nbands: 95% bootstrap intervals over questions" if bands else ""), fontsize=9)
     fig.tight_layout(rect=(0, 0.055 * len(found), 1, 1))
@@ -259,8 +280,7 @@ def plot_differences(found: list[dict[str, Any]], path: Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("difference in share of questions (paired, 95% CI)")
     fig.legend(handles, names, loc="lower center", fontsize=8, frameon=False)
-    fig.suptitle(f"{title}\nn = {found[0]['questions']} questions, paired bootstrap ({RESAMPLES:,} resamples)",
-                 fontsize=9)
+    fig.suptitle(f"{title}\nn = {found[0]['questions']} questions, paired bootstrap ({RESAMPLES:,} resamples)", fontsize=9)
     fig.tight_layout(rect=(0, 0.06 * len(found), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -291,6 +311,10 @@ def validation(folder: Path) -> dict[str, dict[str, int]]:
     """Answer-based verdict x reference-free groundedness label, over every answer of the sweep."""
     from harness.rag.groundedness import crosstab
 
-    rows = [json.loads(line) for path in sorted(Path(folder).glob("**/answers.jsonl"))
-            for line in path.read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for path in sorted(Path(folder).glob("**/answers.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
     return crosstab(rows)

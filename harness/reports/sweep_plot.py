@@ -56,8 +56,9 @@ def plot(points: dict, x: str, metric: str, title: str, out: Path, log_x: bool) 
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, values in sorted(points.items(), key=lambda item: series_order(item[0])):
         xs = [p[0] for p in values]
-        ax.plot(xs if all(isinstance(v, float) for v in xs) else [str(v) for v in xs], [p[1] for p in values],
-                marker="o", label=label)
+        ax.plot(
+            xs if all(isinstance(v, float) for v in xs) else [str(v) for v in xs], [p[1] for p in values], marker="o", label=label
+        )
     if log_x:
         ax.set_xscale("log", base=2)
     ax.set_xlabel(x)
@@ -87,8 +88,7 @@ def default_plot_path(results_dir: Path, experiment: str, metric: str, x: str) -
     from harness.runs.paths import experiment_folder, inside
 
     folder = experiment_folder(results_dir, experiment, key="--experiment")
-    return inside(folder / f"{safe_name(metric.replace('@', '_at_') + '_vs_' + x)}.png", [results_dir],
-                  "write the sweep plot")
+    return inside(folder / f"{safe_name(metric.replace('@', '_at_') + '_vs_' + x)}.png", [results_dir], "write the sweep plot")
 
 
 def run(args) -> int:

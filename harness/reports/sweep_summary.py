@@ -32,8 +32,9 @@ def record_job(job_dir: Path, roots: list[Path], result: Any) -> None:
 
     path = inside(Path(job_dir) / RECORD, roots, "write the sweep job record")
     resumed = bool(result.info.get("resumed"))
-    write_json(path, {"run_dir": str(result.run_dir), "resumed": resumed,
-                      "cache": {} if resumed else dict(result.info.get("cache", {}))})
+    write_json(
+        path, {"run_dir": str(result.run_dir), "resumed": resumed, "cache": {} if resumed else dict(result.info.get("cache", {}))}
+    )
 
 
 def job_totals(sweep_dir: Path, since: float) -> tuple[int, int, Counter]:
@@ -61,5 +62,11 @@ class SweepSummary(Callback):
         started = getattr(self, "started", 0.0)
         ran, resumed, totals = job_totals(Path(config.hydra.sweep.dir), started)
         stats = ", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "none"
-        logger.info("sweep: %d jobs (%d run, %d resumed) in %.1f s; stage cache: %s", ran + resumed, ran, resumed,
-                    time.time() - (started or time.time()), stats)
+        logger.info(
+            "sweep: %d jobs (%d run, %d resumed) in %.1f s; stage cache: %s",
+            ran + resumed,
+            ran,
+            resumed,
+            time.time() - (started or time.time()),
+            stats,
+        )

@@ -42,8 +42,10 @@ def folder_name(key: str, value: object) -> str:
     """The folder name of the config name ``key=value``; a ConfigError naming both if it cannot be one."""
     problem = name_problem(value)
     if problem:
-        raise ConfigError(f"{key}={value!r} {problem}: it names a folder under results_dir/; use letters, "
-                          "digits and _ . + = - (not a leading '.')")
+        raise ConfigError(
+            f"{key}={value!r} {problem}: it names a folder under results_dir/; use letters, "
+            "digits and _ . + = - (not a leading '.')"
+        )
     return safe_name(str(value))  # a str: name_problem refused anything else
 
 
@@ -72,5 +74,4 @@ def run_folder(results_dir: Path, experiment_name: object, run_name: object) -> 
 
 def experiment_folder(results_dir: Path, experiment_name: object, key: str = "experiment_name") -> Path:
     """``results_dir/<experiment>``, the name (given as ``key``) checked, resolved and inside ``results_dir``."""
-    return inside(Path(results_dir) / folder_name(key, experiment_name), [results_dir],
-                  "write into the experiment folder")
+    return inside(Path(results_dir) / folder_name(key, experiment_name), [results_dir], "write into the experiment folder")

@@ -58,8 +58,10 @@ def parse(value: Any, choice: str | None = None) -> Suite:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("suite.name: expected the suite's name (a non-empty string)")
     if not isinstance(members, Mapping) or not members:
-        raise ConfigError(f"suite={name}: suite.members must map labels to dataset overrides "
-                          "(e.g. dl19: dataset=msmarco-passage-mini/trec-dl-2019)")
+        raise ConfigError(
+            f"suite={name}: suite.members must map labels to dataset overrides "
+            "(e.g. dl19: dataset=msmarco-passage-mini/trec-dl-2019)"
+        )
     return Suite(name, {str(label): _overrides(name, str(label), given) for label, given in members.items()})
 
 
@@ -87,8 +89,10 @@ def system_overrides(task: Sequence[str]) -> list[str]:
         if key == "suite" or key.startswith("suite."):
             continue
         if key == "dataset":
-            raise ConfigError(f"suite: '{override}' picks a dataset, but the suite's members pick theirs; drop it "
-                              "(dataset.KEY=VALUE overrides, e.g. dataset.query_limit=5, apply to every member)")
+            raise ConfigError(
+                f"suite: '{override}' picks a dataset, but the suite's members pick theirs; drop it "
+                "(dataset.KEY=VALUE overrides, e.g. dataset.query_limit=5, apply to every member)"
+            )
         kept.append(override)
     return kept
 
@@ -148,8 +152,10 @@ def members(suite: Suite, overrides: Sequence[str], search_path: Sequence[str] =
         found.append(Member(label, config, choices))
     named = [m for m in found if m.config.get("run_name")]
     if named:  # every member would write the one folder results/<experiment>/<run_name>
-        raise ConfigError(f"suite={suite.name}: run_name={named[0].config['run_name']!r} would give every member "
-                          "one run folder; leave run_name unset (default names carry each run's config hash)")
+        raise ConfigError(
+            f"suite={suite.name}: run_name={named[0].config['run_name']!r} would give every member "
+            "one run folder; leave run_name unset (default names carry each run's config hash)"
+        )
     return found
 
 
@@ -172,8 +178,9 @@ def run(suite: Suite, found: Sequence[Member]) -> list[tuple[str, Any]]:
     for number, member in enumerate(found, start=1):
         member.config["resume"] = resume_enabled(member.config.get("resume"), True)
         check_run_config(member.config)
-        logger.info("suite=%s: member %d of %d: %s (%s)", suite.name, number, len(found), member.label,
-                    member.config["dataset"]["id"])
+        logger.info(
+            "suite=%s: member %d of %d: %s (%s)", suite.name, number, len(found), member.label, member.config["dataset"]["id"]
+        )
         results.append((member.label, run_experiment(member.config, choices=member.choices)))
     return results
 
@@ -183,8 +190,10 @@ def summary(suite: Suite, results: Sequence[tuple[str, Any]]) -> str:
     metrics = list(dict.fromkeys(m for _, result in results for m in result.metrics))
     labels = [label for label, _ in results]
     width = max([14, *(len(m) + 2 for m in metrics)])
-    lines = [f"suite {suite.name}: {len(results)} datasets",
-             f"  {'':<{width}}" + "".join(f"{label[:12]:>14}" for label in labels) + f"{'mean':>14}"]
+    lines = [
+        f"suite {suite.name}: {len(results)} datasets",
+        f"  {'':<{width}}" + "".join(f"{label[:12]:>14}" for label in labels) + f"{'mean':>14}",
+    ]
     for metric in metrics:
         values = [result.metrics.get(metric) for _, result in results]
         shown = [v for v in values if v is not None]

@@ -162,8 +162,10 @@ def clash_message(clashes: Sequence[tuple[Job, Job]]) -> str:
     if one.digest == other.digest:
         why = f"are the same config ({one.digest[:8]}): drop the repeated value from the sweep"
     else:
-        why = ("differ but have one run_name: leave run_name unset (the default name carries the config hash) "
-               "or make it differ per job, e.g. run_name=bm25-${retriever.k1}")
+        why = (
+            "differ but have one run_name: leave run_name unset (the default name carries the config hash) "
+            "or make it differ per job, e.g. run_name=bm25-${retriever.k1}"
+        )
     return f"sweep jobs {jobs} would write one run folder, {one.folder}{more}; they {why}. Nothing was run."
 
 

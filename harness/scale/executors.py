@@ -25,8 +25,9 @@ EXECUTORS = ("serial", "local", "ray")
 _STATE: Any = None
 
 
-def run_ordered(task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, executor: str = "serial",
-                workers: int = 1) -> Iterator[Any]:
+def run_ordered(
+    task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, executor: str = "serial", workers: int = 1
+) -> Iterator[Any]:
     """``task(state, item)`` for every item, results in the items' order."""
     if executor == "serial" or workers < 1:
         return (task(state, item) for item in items)
@@ -53,8 +54,7 @@ def _call(task: Callable[[Any, Any], Any], item: Any) -> Any:
     return task(_STATE, item)
 
 
-def _bounded(submit: Callable[[Any], Any], wait: Callable[[Any], Any], items: Iterable[Any],
-             in_flight: int) -> Iterator[Any]:
+def _bounded(submit: Callable[[Any], Any], wait: Callable[[Any], Any], items: Iterable[Any], in_flight: int) -> Iterator[Any]:
     """Submit items as earlier ones finish (at most ``in_flight`` pending), yield results in order."""
     pending: deque = deque()
     for item in items:
@@ -70,8 +70,12 @@ def _local(task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, wo
     from concurrent.futures import ProcessPoolExecutor
 
     logger.info("executor=local: %d worker processes, %d torch threads each", workers, threads_per_worker(workers))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(state, threads_per_worker(workers))) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(state, threads_per_worker(workers)),
+    ) as pool:
         yield from _bounded(lambda item: pool.submit(_call, task, item), lambda f: f.result(), items, 2 * workers)
 
 
@@ -89,23 +93,28 @@ def _ray(task: Callable[[Any, Any], Any], items: Iterable[Any], state: Any, work
     try:
         import ray
     except ImportError:
-        raise ConfigError("executor=ray needs the package ray (pip install 'ray[default]'), "
-                          "or use executor=local") from None
+        raise ConfigError("executor=ray needs the package ray (pip install 'ray[default]'), or use executor=local") from None
     started = not ray.is_initialized()
     if started:
         address = os.environ.get("RAY_ADDRESS")
-        logger.info("executor=ray: %s", f"connecting to {address}" if address else
-                    f"starting a local Ray cluster on 127.0.0.1 with {workers} CPUs")
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING,
-                 _node_ip_address=None if address else "127.0.0.1")
+        logger.info(
+            "executor=ray: %s",
+            f"connecting to {address}" if address else f"starting a local Ray cluster on 127.0.0.1 with {workers} CPUs",
+        )
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            _node_ip_address=None if address else "127.0.0.1",
+        )
     try:
         threads = threads_per_worker(workers)
         actor: Any = ray.remote(num_cpus=1)(_RayWorker)
         pool = [actor.remote(state, threads) for _ in range(workers)]
         turn = iter(range(1 << 62))
-        yield from _bounded(lambda item: pool[next(turn) % workers].run.remote(task, item), ray.get, items,
-                            2 * workers)
+        yield from _bounded(lambda item: pool[next(turn) % workers].run.remote(task, item), ray.get, items, 2 * workers)
     finally:
         if started:
             ray.shutdown()

@@ -23,27 +23,44 @@ logger = logging.getLogger(__name__)
 STAGE = "faiss-index"
 FILE = "index.faiss"
 KINDS = ("flat", "ivf_flat", "ivf_pq", "hnsw")
-BUILD_KEYS = {"flat": (), "ivf_flat": ("nlist", "train_size"), "ivf_pq": ("nlist", "pq_m", "pq_nbits", "train_size"),
-              "hnsw": ("hnsw_m", "ef_construction")}
+BUILD_KEYS = {
+    "flat": (),
+    "ivf_flat": ("nlist", "train_size"),
+    "ivf_pq": ("nlist", "pq_m", "pq_nbits", "train_size"),
+    "hnsw": ("hnsw_m", "ef_construction"),
+}
 
 
 def import_faiss() -> Any:
     try:
         import faiss
     except ImportError:
-        raise ConfigError("retriever=dense: a FAISS index needs the package faiss-cpu "
-                          "(pip install faiss-cpu), or use index=exact") from None
+        raise ConfigError(
+            "retriever=dense: a FAISS index needs the package faiss-cpu (pip install faiss-cpu), or use index=exact"
+        ) from None
     return faiss
 
 
-def build_payload(kind: str, params: Mapping[str, Any], shard_keys: list[str], normalize: bool,
-                  seed: int) -> dict[str, Any]:
-    return {"kind": kind, "params": {k: params[k] for k in BUILD_KEYS[kind]}, "shards": shard_keys,
-            "normalize": normalize, "seed": seed}
+def build_payload(kind: str, params: Mapping[str, Any], shard_keys: list[str], normalize: bool, seed: int) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "params": {k: params[k] for k in BUILD_KEYS[kind]},
+        "shards": shard_keys,
+        "normalize": normalize,
+        "seed": seed,
+    }
 
 
-def cached_index(cache: StageCache, vectors: ShardedVectors, kind: str, params: Mapping[str, Any],
-                 shard_keys: list[str], normalize: bool, seed: int, block_rows: int = 65536) -> Any:
+def cached_index(
+    cache: StageCache,
+    vectors: ShardedVectors,
+    kind: str,
+    params: Mapping[str, Any],
+    shard_keys: list[str],
+    normalize: bool,
+    seed: int,
+    block_rows: int = 65536,
+) -> Any:
     """The trained and filled index over ``vectors``, built once per shards and build parameters."""
     faiss = import_faiss()
     payload = build_payload(kind, params, shard_keys, normalize, seed)
@@ -110,8 +127,10 @@ def _train(index: Any, sample: Any, kind: str) -> None:
         index.train(sample)
     except RuntimeError as exc:  # too few training vectors for nlist or 2**pq_nbits centroids
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"retriever.index={kind}: FAISS cannot train on {len(sample)} vectors ({first}); "
-                          "lower retriever.nlist or retriever.pq_nbits, or raise retriever.train_size") from None
+        raise ConfigError(
+            f"retriever.index={kind}: FAISS cannot train on {len(sample)} vectors ({first}); "
+            "lower retriever.nlist or retriever.pq_nbits, or raise retriever.train_size"
+        ) from None
 
 
 def _sample(vectors: ShardedVectors, size: int, seed: int) -> Any:

@@ -67,8 +67,13 @@ def _iterate(dataset: Any, shard_size: int, n: int, encoder: Mapping[str, Any]) 
 
 
 def _shard(index: int, n: int, ids: list[str], texts: list[str], encoder: Mapping[str, Any]) -> Shard:
-    payload = {"encoder": dict(encoder), "shard": [index, n], "docs": stable_hash(ids), "texts": stable_hash(texts),
-               "count": len(ids)}
+    payload = {
+        "encoder": dict(encoder),
+        "shard": [index, n],
+        "docs": stable_hash(ids),
+        "texts": stable_hash(texts),
+        "count": len(ids),
+    }
     return Shard(index, n, ids, texts, payload)
 
 

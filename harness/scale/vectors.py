@@ -45,7 +45,7 @@ class ShardedVectors:
         """``(offset, float32 array)`` blocks of at most ``block_rows`` rows, in corpus order."""
         for start, shard in zip(self.offsets, self.shards):
             for i in range(0, len(shard), block_rows):
-                yield start + i, shard[i:i + block_rows]
+                yield start + i, shard[i : i + block_rows]
 
     def rows(self, positions: Any) -> Any:
         """The vectors at global ``positions`` (a sorted-or-not integer array), as one float32 array."""
@@ -59,8 +59,14 @@ class ShardedVectors:
         return out
 
 
-def exact_search(queries: Any, vectors: ShardedVectors, k: int, score: Callable[[Any, Any], Any],
-                 block_rows: int = 65536, query_chunk: int = 256) -> tuple[Any, Any]:
+def exact_search(
+    queries: Any,
+    vectors: ShardedVectors,
+    k: int,
+    score: Callable[[Any, Any], Any],
+    block_rows: int = 65536,
+    query_chunk: int = 256,
+) -> tuple[Any, Any]:
     """``(scores, positions)`` ``[nq, k]`` of the best ``k`` passages per query (numpy; -1 where fewer)."""
     import numpy as np
 
@@ -71,9 +77,9 @@ def exact_search(queries: Any, vectors: ShardedVectors, k: int, score: Callable[
     for q0 in range(0, nq, query_chunk):
         best = [(np.empty(0, np.float32), np.empty(0, np.int64)) for _ in range(min(query_chunk, nq - q0))]
         for offset, block in vectors.blocks(block_rows):
-            _merge_block(best, _block_scores(queries[q0:q0 + query_chunk], block, score), offset, k)
+            _merge_block(best, _block_scores(queries[q0 : q0 + query_chunk], block, score), offset, k)
         for row, (s, p) in enumerate(best):
-            scores[q0 + row, :len(s)], positions[q0 + row, :len(p)] = s, p
+            scores[q0 + row, : len(s)], positions[q0 + row, : len(p)] = s, p
     return scores, positions
 
 

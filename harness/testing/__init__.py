@@ -13,12 +13,28 @@ or call the ``check_*`` functions one by one. Checks run on a tiny in-memory
 dataset (``harness.testing.toy``) and take milliseconds for a light component.
 """
 
-from harness.testing.checks import (ContractError, build, check_all, check_batching_invariance,
-                                    check_cache_key_stability, check_determinism, check_errors,
-                                    check_interface)
+from harness.testing.checks import (
+    ContractError,
+    build,
+    check_all,
+    check_batching_invariance,
+    check_cache_key_stability,
+    check_determinism,
+    check_errors,
+    check_interface,
+)
 from harness.testing.hydra import compose_run_config
 from harness.testing.suite import ComponentContract
 
-__all__ = ["ComponentContract", "ContractError", "build", "check_all", "check_batching_invariance",
-           "check_cache_key_stability", "check_determinism", "check_errors", "check_interface",
-           "compose_run_config"]
+__all__ = [
+    "ComponentContract",
+    "ContractError",
+    "build",
+    "check_all",
+    "check_batching_invariance",
+    "check_cache_key_stability",
+    "check_determinism",
+    "check_errors",
+    "check_interface",
+    "compose_run_config",
+]

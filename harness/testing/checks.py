@@ -31,8 +31,15 @@ def build(cls: type[Any], config: Mapping[str, Any] | None = None, seed: int = 0
     from harness.registry import build_config
 
     root = cache_root or Path(tempfile.mkdtemp(dir=_scratch().name))
-    context = Context(cache=StageCache(root / "cache"), dataset_id="toy", data_root=str(root),
-                      results_dir=root / "results", device="cpu", seed=seed, show_progress=False)
+    context = Context(
+        cache=StageCache(root / "cache"),
+        dataset_id="toy",
+        data_root=str(root),
+        results_dir=root / "results",
+        device="cpu",
+        seed=seed,
+        show_progress=False,
+    )
     component = cls(build_config(cls.Config, dict(config or {}), f"{cls.__qualname__} config"), context)
     component.name = component.name or cls.__name__.lower()
     return component
@@ -47,8 +54,10 @@ def _scratch() -> tempfile.TemporaryDirectory:
 def kind_of(cls: type[Any]) -> str:
     kind = KIND_ALIASES.get(getattr(cls, "kind", ""), getattr(cls, "kind", ""))
     if kind not in KINDS:
-        raise ContractError(f"{_label(cls)} is not a component: subclass one of "
-                            + ", ".join(f"harness.components.{row.base.__name__}" for row in KINDS.values()))
+        raise ContractError(
+            f"{_label(cls)} is not a component: subclass one of "
+            + ", ".join(f"harness.components.{row.base.__name__}" for row in KINDS.values())
+        )
     return kind
 
 
@@ -58,20 +67,25 @@ def check_interface(cls: type[Any], config: Mapping[str, Any] | None = None, reg
     kind = kind_of(cls)
     base: type[Any] = KINDS[kind].base
     if inspect.isabstract(cls):
-        raise ContractError(f"{_label(cls)} does not implement the required method(s): "
-                            + ", ".join(sorted(cls.__abstractmethods__)))
+        raise ContractError(
+            f"{_label(cls)} does not implement the required method(s): " + ", ".join(sorted(cls.__abstractmethods__))
+        )
     for verb in sorted(base.__abstractmethods__):
         want = list(inspect.signature(getattr(base, verb)).parameters)
         got = list(inspect.signature(getattr(cls, verb)).parameters)
         if got != want:
-            raise ContractError(f"{_label(cls)}.{verb}({', '.join(got[1:])}) must take the parameters of "
-                                f"{base.__name__}.{verb}({', '.join(want[1:])})")
+            raise ContractError(
+                f"{_label(cls)}.{verb}({', '.join(got[1:])}) must take the parameters of "
+                f"{base.__name__}.{verb}({', '.join(want[1:])})"
+            )
     if not dataclasses.is_dataclass(cls.Config):
         raise ContractError(f"{_label(cls)}.Config must be a dataclass")
     for field in dataclasses.fields(cls.Config):
         if not field.metadata.get("help"):
-            raise ContractError(f"{_label(cls)}.Config field '{field.name}' has no help text: "
-                                "declare it with harness.components.option(default, help=...)")
+            raise ContractError(
+                f"{_label(cls)}.Config field '{field.name}' has no help text: "
+                "declare it with harness.components.option(default, help=...)"
+            )
     if registered_as is not None:
         _check_registered(cls, kind, registered_as)
     if kind in ADAPTERS:
@@ -87,8 +101,10 @@ def check_determinism(cls: type, config: Mapping[str, Any] | None = None, seed: 
         outputs.append(comparable(adapter.call(build(cls, config, seed=seed), adapter.inputs())))
     where = differs(outputs[0], outputs[1])
     if where is not None:
-        raise ContractError(f"{_label(cls)} is not deterministic under seed {seed}: two runs differ at {where}; "
-                            "draw randomness from a generator seeded with self.context.seed, not a global one")
+        raise ContractError(
+            f"{_label(cls)} is not deterministic under seed {seed}: two runs differ at {where}; "
+            "draw randomness from a generator seeded with self.context.seed, not a global one"
+        )
 
 
 def check_batching_invariance(cls: type, config: Mapping[str, Any] | None = None) -> None:
@@ -102,19 +118,22 @@ def check_batching_invariance(cls: type, config: Mapping[str, Any] | None = None
     pieces = comparable(adapter.merge([adapter.call(component, part) for part in adapter.split(inputs)]))
     where = differs(whole, pieces)
     if where is not None:
-        raise ContractError(f"{_label(cls)} is not batching-invariant: the batch and its items one at a time "
-                            f"differ at {where}; an item's output must not depend on the others in its batch")
+        raise ContractError(
+            f"{_label(cls)} is not batching-invariant: the batch and its items one at a time "
+            f"differ at {where}; an item's output must not depend on the others in its batch"
+        )
 
 
-def check_cache_key_stability(cls: type, config: Mapping[str, Any] | None = None,
-                              ignores: Iterable[str] = ()) -> None:
+def check_cache_key_stability(cls: type, config: Mapping[str, Any] | None = None, ignores: Iterable[str] = ()) -> None:
     """cache_payload() is plain JSON, equal across instances, unchanged by running, and sees every option."""
     first, second = build(cls, config), build(cls, config)
     payload = first.cache_payload()
     where = not_json(payload, "cache_payload()")
     if where:
-        raise ContractError(f"{_label(cls)}.cache_payload() holds {where}, whose text differs between "
-                            "processes; give plain JSON values (str, number, bool, None, list, dict)")
+        raise ContractError(
+            f"{_label(cls)}.cache_payload() holds {where}, whose text differs between "
+            "processes; give plain JSON values (str, number, bool, None, list, dict)"
+        )
     key = stable_hash(payload)
     if stable_hash(second.cache_payload()) != key:
         raise ContractError(f"{_label(cls)}.cache_payload() differs between two instances of one config")
@@ -122,8 +141,10 @@ def check_cache_key_stability(cls: type, config: Mapping[str, Any] | None = None
     if adapter is not None:
         adapter.call(first, adapter.inputs())
         if stable_hash(first.cache_payload()) != key:
-            raise ContractError(f"{_label(cls)}.cache_payload() changed after running; the cache key must "
-                                "depend on the config only, not on state the component builds up")
+            raise ContractError(
+                f"{_label(cls)}.cache_payload() changed after running; the cache key must "
+                "depend on the config only, not on state the component builds up"
+            )
     ignored = set(ignores)
     for field, changed in _perturbed(first.config):
         if field in ignored:
@@ -133,8 +154,10 @@ def check_cache_key_stability(cls: type, config: Mapping[str, Any] | None = None
         except HarnessError:
             continue  # the changed value is not a valid config: nothing to compare
         if stable_hash(other.cache_payload()) == key:
-            raise ContractError(f"{_label(cls)}.cache_payload() ignores option '{field}': changing it would "
-                                "serve stale cached results; include it, or list it in cache_ignores")
+            raise ContractError(
+                f"{_label(cls)}.cache_payload() ignores option '{field}': changing it would "
+                "serve stale cached results; include it, or list it in cache_ignores"
+            )
 
 
 def check_errors(cls: type, config: Mapping[str, Any] | None = None) -> None:
@@ -146,26 +169,34 @@ def check_errors(cls: type, config: Mapping[str, Any] | None = None) -> None:
     except HarnessError:
         result = None
     except Exception as exc:
-        raise ContractError(f"{_label(cls)} crashed on empty input with {type(exc).__name__}: {exc}; "
-                            "return an empty result or raise a harness.errors.HarnessError") from exc
+        raise ContractError(
+            f"{_label(cls)} crashed on empty input with {type(exc).__name__}: {exc}; "
+            "return an empty result or raise a harness.errors.HarnessError"
+        ) from exc
     if result is not None and hasattr(result, "__len__") and len(result):
         raise ContractError(f"{_label(cls)} returned {result!r} for empty input; expected an empty result")
     try:
         adapter.call(build(cls, config), adapter.malformed(inputs))
     except CLEAR_ERRORS as exc:
         if not str(exc):
-            raise ContractError(f"{_label(cls)} raised {type(exc).__name__} without a message on "
-                                "malformed input; say what is wrong") from exc
+            raise ContractError(
+                f"{_label(cls)} raised {type(exc).__name__} without a message on malformed input; say what is wrong"
+            ) from exc
         return
     except Exception as exc:
-        raise ContractError(f"{_label(cls)} crashed on malformed input with {type(exc).__name__}: {exc}; "
-                            "check the input and raise a harness.errors.HarnessError that says what is wrong") from exc
-    raise ContractError(f"{_label(cls)} accepted malformed input without an error; check it and raise "
-                        "a harness.errors.HarnessError that says what is wrong")
+        raise ContractError(
+            f"{_label(cls)} crashed on malformed input with {type(exc).__name__}: {exc}; "
+            "check the input and raise a harness.errors.HarnessError that says what is wrong"
+        ) from exc
+    raise ContractError(
+        f"{_label(cls)} accepted malformed input without an error; check it and raise "
+        "a harness.errors.HarnessError that says what is wrong"
+    )
 
 
-def check_all(cls: type, config: Mapping[str, Any] | None = None, registered_as: str | None = None,
-              cache_ignores: Iterable[str] = ()) -> None:
+def check_all(
+    cls: type, config: Mapping[str, Any] | None = None, registered_as: str | None = None, cache_ignores: Iterable[str] = ()
+) -> None:
     check_interface(cls, config, registered_as)
     check_determinism(cls, config)
     check_batching_invariance(cls, config)
@@ -190,12 +221,13 @@ def _check_registered(cls: type, kind: str, name: str) -> None:
 
     registry = ComponentRegistry(get_plugin_manager())
     if name not in registry.names(kind):
-        raise ContractError(f"no installed plugin registers {kind} '{name}' (registered: "
-                            f"{', '.join(registry.names(kind))}); is the package installed with its "
-                            "harness.plugins entry point?")
+        raise ContractError(
+            f"no installed plugin registers {kind} '{name}' (registered: "
+            f"{', '.join(registry.names(kind))}); is the package installed with its "
+            "harness.plugins entry point?"
+        )
     if registry.get(kind, name).cls is not cls:
-        raise ContractError(f"{kind} '{name}' is registered as {_label(registry.get(kind, name).cls)}, "
-                            f"not {_label(cls)}")
+        raise ContractError(f"{kind} '{name}' is registered as {_label(registry.get(kind, name).cls)}, not {_label(cls)}")
 
 
 def _check_output(kind: str, adapter, component: Component, cls: type) -> None:

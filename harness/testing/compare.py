@@ -11,8 +11,12 @@ def shape_problem(kind: str, result: Any, inputs: tuple) -> str | None:
     if kind in ("retriever", "reranker"):
         if not isinstance(result, dict) or not all(isinstance(d, dict) for d in result.values()):
             return f"expected a run {{query_id: {{doc_id: score}}}}, got {type(result).__name__}"
-        bad = [(q, d, s) for q, docs in result.items() for d, s in docs.items()
-               if not isinstance(s, (int, float)) or isinstance(s, bool)]
+        bad = [
+            (q, d, s)
+            for q, docs in result.items()
+            for d, s in docs.items()
+            if not isinstance(s, (int, float)) or isinstance(s, bool)
+        ]
         return f"score {bad[0][2]!r} of ({bad[0][0]}, {bad[0][1]}) is not a number" if bad else None
     if kind == "metric":
         ok = isinstance(result, dict) and all(isinstance(v, (int, float)) for v in result.values())

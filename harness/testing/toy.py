@@ -25,8 +25,10 @@ def first_stage_run() -> dict[str, dict[str, float]]:
     run: dict[str, dict[str, float]] = {}
     for qid, text in QUERIES.items():
         words = set(text.lower().split())
-        run[qid] = {did: len(words & set(body.lower().strip(".").split())) + 0.01 * i
-                    for i, (did, body) in enumerate(sorted(DOCS.items()))}
+        run[qid] = {
+            did: len(words & set(body.lower().strip(".").split())) + 0.01 * i
+            for i, (did, body) in enumerate(sorted(DOCS.items()))
+        }
     return run
 
 

@@ -37,8 +37,10 @@ class Checkpoint:
             return torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a damaged file: say which, and how to start over
             first = (str(exc).splitlines() or [""])[0][:120]
-            raise DataError(f"{self.path}: cannot read the training checkpoint ({type(exc).__name__}: {first}); "
-                            "delete it to train from the start") from None
+            raise DataError(
+                f"{self.path}: cannot read the training checkpoint ({type(exc).__name__}: {first}); "
+                "delete it to train from the start"
+            ) from None
 
     def save(self, state: dict[str, Any]) -> None:
         import torch

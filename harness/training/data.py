@@ -19,7 +19,7 @@ from harness.errors import DataError
 class Example:
     query_id: str
     query: str
-    positives: list[tuple[str, int]]          # (doc_id, grade)
+    positives: list[tuple[str, int]]  # (doc_id, grade)
     negatives: list[str] = field(default_factory=list)
 
 
@@ -29,8 +29,9 @@ class Split:
     validation: list[Example]
 
 
-def build_examples(queries: Sequence[Any], qrels: dict[str, dict[str, int]], first_stage: dict[str, dict[str, float]],
-                   min_positive: int = 2) -> list[Example]:
+def build_examples(
+    queries: Sequence[Any], qrels: dict[str, dict[str, int]], first_stage: dict[str, dict[str, float]], min_positive: int = 2
+) -> list[Example]:
     examples = []
     for query in queries:
         judged = qrels.get(query.query_id, {})
@@ -69,8 +70,9 @@ def listwise_groups(examples: list[Example], n_negatives: int, rng: random.Rando
     return groups
 
 
-def pointwise_pairs(examples: list[Example], qrels: dict[str, dict[str, int]], n_negatives: int,
-                    rng: random.Random, max_grade: int = 3) -> list[tuple[str, str, float]]:
+def pointwise_pairs(
+    examples: list[Example], qrels: dict[str, dict[str, int]], n_negatives: int, rng: random.Random, max_grade: int = 3
+) -> list[tuple[str, str, float]]:
     """(query, doc, label in [0, 1]) pairs: every judged passage with its grade, plus sampled negatives."""
     pairs = []
     for example in examples:

@@ -42,10 +42,18 @@ class GeneratorTrainConfig(LoopConfig):
     dataset: str = option("halueval-qa/train", "QA split with gold answers and gold passages")
     query_limit: int = option(0, "train on the first n questions (0 = all)", ge=0)
     noise: str = option("random", "noise injector of the training contexts: random, hard, counterfactual")
-    ratios: list = option([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "noise ratios drawn uniformly per question and epoch",
-                          items=Bounds(ge=0, le=1), min_items=1)
-    positions: list = option(["first", "middle", "last"], "gold positions drawn uniformly per question and epoch",
-                             items=Bounds(choices=("first", "middle", "last")), min_items=1)
+    ratios: list = option(
+        [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        "noise ratios drawn uniformly per question and epoch",
+        items=Bounds(ge=0, le=1),
+        min_items=1,
+    )
+    positions: list = option(
+        ["first", "middle", "last"],
+        "gold positions drawn uniformly per question and epoch",
+        items=Bounds(choices=("first", "middle", "last")),
+        min_items=1,
+    )
     k: int = option(5, "passages per context (as the evaluation's noise.k)", ge=1)
     max_length: int = option(1536, "prompt + answer tokens; longer examples are left out (and counted)", ge=1)
 
@@ -58,9 +66,16 @@ class Item:
     noise_ratio: float
 
 
-def build_items(queries: Sequence[Any], config: GeneratorTrainConfig, epoch: int, make_noise: Callable,
-                rankings: dict[str, list[str]], positives: dict[str, set[str]], text: Callable[[str], str],
-                generator: Any) -> list[Item]:
+def build_items(
+    queries: Sequence[Any],
+    config: GeneratorTrainConfig,
+    epoch: int,
+    make_noise: Callable,
+    rankings: dict[str, list[str]],
+    positives: dict[str, set[str]],
+    text: Callable[[str], str],
+    generator: Any,
+) -> list[Item]:
     """One noisy-context example per question; ratio and gold position drawn per (seed, epoch, question)."""
     abstain = generator.config.abstain_answer
     rows = []
@@ -92,16 +107,23 @@ def answer_loss(model: Any, pad_id: int, batch: Sequence[tuple[list[int], list[i
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     for row, (tokens, targets) in enumerate(batch):
-        ids[row, :len(tokens)] = torch.tensor(tokens)
-        labels[row, :len(targets)] = torch.tensor(targets)
-        mask[row, :len(tokens)] = 1
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        labels[row, : len(targets)] = torch.tensor(targets)
+        mask[row, : len(tokens)] = 1
     device = next(model.parameters()).device
     return model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
 
 
-def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_noise: Callable[[dict], Any],
-        rank: Callable[[str, Any, list], dict[str, dict[str, float]]], log: Callable[[dict, int], None],
-        ranker: Any = None) -> Adapter:
+def fit(
+    generator: Any,
+    peft_method: Any,
+    train_values: dict,
+    pm: Any,
+    make_noise: Callable[[dict], Any],
+    rank: Callable[[str, Any, list], dict[str, dict[str, float]]],
+    log: Callable[[dict, int], None],
+    ranker: Any = None,
+) -> Adapter:
     """Train the generator (or load its adapter from the stage cache); leaves ``generator.model`` trained.
 
     ``make_noise(values)`` builds a noise injector from its config values (name
@@ -112,29 +134,58 @@ def fit(generator: Any, peft_method: Any, train_values: dict, pm: Any, make_nois
     config = build_config(GeneratorTrainConfig, train_values, "train")
     ctx = generator.context
     generator.load()
-    payload = {"generator": generator.name, "generator_config": generator.cache_payload(),
-               "generator_code": code_version(type(generator)), "peft": peft_method.name,
-               "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
-               "train": dataclasses.asdict(config), "train_code": [code_version(optimise), code_version(fit)],
-               "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": ADAPTER_FORMAT,
-               "ranker": ranker if config.noise != "random" else None}  # hard noise draws from its ranking
+    payload = {
+        "generator": generator.name,
+        "generator_config": generator.cache_payload(),
+        "generator_code": code_version(type(generator)),
+        "peft": peft_method.name,
+        "peft_config": dataclasses.asdict(peft_method.config),
+        "peft_code": code_version(type(peft_method)),
+        "train": dataclasses.asdict(config),
+        "train_code": [code_version(optimise), code_version(fit)],
+        "data": training_data_identity(config.dataset, pm, ctx),
+        "adapter_format": ADAPTER_FORMAT,
+        "ranker": ranker if config.noise != "random" else None,
+    }  # hard noise draws from its ranking
 
     def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
         train_items, val_items, counts = data
-        logger.info("training generator %s with peft=%s on %s: %d train / %d validation items (%s)",
-                    generator.name, peft_method.name, config.dataset, len(train_items), len(val_items), counts)
+        logger.info(
+            "training generator %s with peft=%s on %s: %d train / %d validation items (%s)",
+            generator.name,
+            peft_method.name,
+            config.dataset,
+            len(train_items),
+            len(val_items),
+            counts,
+        )
         pad_id = generator.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = generator.tokenizer.eos_token_id
         micro = batches(train_items, config.batch_size)
-        result = optimise(generator, micro, val_items, lambda b: answer_loss(generator.model, pad_id, b), config,
-                          str(next(generator.model.parameters()).device), log, ctx.show_progress)
+        result = optimise(
+            generator,
+            micro,
+            val_items,
+            lambda b: answer_loss(generator.model, pad_id, b),
+            config,
+            str(next(generator.model.parameters()).device),
+            log,
+            ctx.show_progress,
+        )
         return result, {"train_items": len(train_items), **counts}
 
-    return fit_adapter(generator, generator, peft_method, "generator-adapter", payload,
-                       {"train": dataclasses.asdict(config), "part": "generator"},
-                       lambda: _items(generator, config, pm, Path(ctx.data_root), make_noise, rank), learn,
-                       what="generator adapter")
+    return fit_adapter(
+        generator,
+        generator,
+        peft_method,
+        "generator-adapter",
+        payload,
+        {"train": dataclasses.asdict(config), "part": "generator"},
+        lambda: _items(generator, config, pm, Path(ctx.data_root), make_noise, rank),
+        learn,
+        what="generator adapter",
+    )
 
 
 def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_noise, rank):
@@ -142,8 +193,10 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
     queries = datasets.queries(dataset, config.dataset, config.query_limit or None)
     usable = [q for q in queries if getattr(q, "answers", None) and getattr(q, "gold_doc_ids", None)]
     if not usable:
-        raise DataError(f"train.dataset={config.dataset}: no question has gold answers and gold passages; "
-                        "generator training needs a QA dataset (halueval-qa/train, qa-jsonl:<file>)")
+        raise DataError(
+            f"train.dataset={config.dataset}: no question has gold answers and gold passages; "
+            "generator training needs a QA dataset (halueval-qa/train, qa-jsonl:<file>)"
+        )
     qrels = datasets.qrels(dataset, config.dataset)
     positives = {qid: {d for d, rel in rels.items() if rel > 0} for qid, rels in qrels.items()}
     rankings: dict[str, list[str]] = {}
@@ -171,8 +224,7 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
 
     def noise(ratio: float, position: str, seed: int) -> Any:  # one prepared injector per setting
         if (ratio, position, seed) not in injectors:
-            injector = make_noise({"name": config.noise, "k": config.k, "ratio": ratio, "gold_position": position,
-                                   "seed": seed})
+            injector = make_noise({"name": config.noise, "k": config.k, "ratio": ratio, "gold_position": position, "seed": seed})
             if injector.needs_corpus:
                 injector.prepare(corpus_ids)
             injectors[ratio, position, seed] = injector
@@ -186,6 +238,9 @@ def _items(generator, config: GeneratorTrainConfig, pm, data_root: Path, make_no
     val_items = tokenized(build_items(val_q, config, 0, noise, rankings, positives, text, generator))
     val_items = random.Random(config.seed + 1).sample(val_items, min(len(val_items), config.validation_groups))
     if counts["too_long"]:
-        logger.warning("generator training: %d example(s) longer than train.max_length=%d tokens were left out",
-                       counts["too_long"], config.max_length)
+        logger.warning(
+            "generator training: %d example(s) longer than train.max_length=%d tokens were left out",
+            counts["too_long"],
+            config.max_length,
+        )
     return train_items, val_items, counts

@@ -56,8 +56,7 @@ class MiningCorpus:
 def corpus_context(context: Context, collection_id: str | None) -> Context:
     """The context of the mining stages: its dataset id names the corpus and this module's code,
     so the cached index and rankings change when the corpus or the way it is built does."""
-    return dataclasses.replace(context, dataset_id=f"msmarco-train-sample+{collection_id or 'none'}"
-                                                   f"@{code_version(MiningCorpus)}")
+    return dataclasses.replace(context, dataset_id=f"msmarco-train-sample+{collection_id or 'none'}@{code_version(MiningCorpus)}")
 
 
 def rankings(retriever: Any, corpus: MiningCorpus, sample: Sample) -> tuple[dict[str, dict[str, float]], str]:
@@ -65,8 +64,7 @@ def rankings(retriever: Any, corpus: MiningCorpus, sample: Sample) -> tuple[dict
     from ir_datasets.formats import GenericQuery
 
     queries = [GenericQuery(q.query_id, q.text) for q in sample.queries]
-    logger.info("mining: ranking %d training queries over %d passages with %s", len(queries), corpus.docs_count(),
-                retriever.name)
+    logger.info("mining: ranking %d training queries over %d passages with %s", len(queries), corpus.docs_count(), retriever.name)
     return stages.first_stage(retriever, corpus, queries)
 
 
@@ -89,14 +87,16 @@ def mine(sample: Sample, run: dict[str, dict[str, float]], text: Callable[[str],
     return pools
 
 
-def cached_pools(cache: Any, run_key: str, sample: Sample, run: dict, text: Callable[[str], str], lo: int,
-                 hi: int) -> dict[str, list[str]]:
+def cached_pools(
+    cache: Any, run_key: str, sample: Sample, run: dict, text: Callable[[str], str], lo: int, hi: int
+) -> dict[str, list[str]]:
     payload = {"rankings": run_key, "lo": lo, "hi": hi, "code": code_version(mine)}
     return cache.json("mined-negatives", payload, lambda: mine(sample, run, text, lo, hi))
 
 
-def teacher_filter(scorer: Any, sample: Sample, pools: dict[str, list[str]], text: Callable[[str], str],
-                   margin: float) -> tuple[dict[str, list[str]], dict[str, Any]]:
+def teacher_filter(
+    scorer: Any, sample: Sample, pools: dict[str, list[str]], text: Callable[[str], str], margin: float
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """Pools without the negatives the teacher scores above (best positive's score - margin), and counts.
 
     ``scorer`` is a bi-encoder scorer (``encode``, ``score_matrix``); each distinct
@@ -111,23 +111,21 @@ def teacher_filter(scorer: Any, sample: Sample, pools: dict[str, list[str]], tex
     for row, query in enumerate(sample.queries):
         pool = pools.get(query.query_id, [])
         ids = [index[p] for p in (*query.positives, *pool)]
-        scores = scorer.score_matrix(queries[row:row + 1], passages[ids])[0].tolist()
-        best = max(scores[:len(query.positives)])
-        keep = [p for p, s in zip(pool, scores[len(query.positives):]) if s < best - margin]
+        scores = scorer.score_matrix(queries[row : row + 1], passages[ids])[0].tolist()
+        best = max(scores[: len(query.positives)])
+        keep = [p for p, s in zip(pool, scores[len(query.positives) :]) if s < best - margin]
         dropped += len(pool) - len(keep)
         kept[query.query_id] = keep
     total = sum(len(p) for p in pools.values())
-    logger.info("teacher: dropped %d of %d mined negatives (score within %.3f of the positive's)", dropped, total,
-                margin)
+    logger.info("teacher: dropped %d of %d mined negatives (score within %.3f of the positive's)", dropped, total, margin)
     return kept, {"teacher_dropped": dropped, "teacher_candidates": total}
 
 
-def cached_teacher_filter(cache: Any, pools_key: str, teacher: Any, sample: Sample, pools: dict, text: Callable,
-                          margin: float) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    payload = {"pools": pools_key, "teacher": teacher.encoder_identity(), "margin": margin,
-               "code": code_version(teacher_filter)}
-    value = cache.json("teacher-filter", payload,
-                       lambda: list(teacher_filter(teacher.scorer, sample, pools, text, margin)))
+def cached_teacher_filter(
+    cache: Any, pools_key: str, teacher: Any, sample: Sample, pools: dict, text: Callable, margin: float
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    payload = {"pools": pools_key, "teacher": teacher.encoder_identity(), "margin": margin, "code": code_version(teacher_filter)}
+    value = cache.json("teacher-filter", payload, lambda: list(teacher_filter(teacher.scorer, sample, pools, text, margin)))
     return value[0], value[1]
 
 

@@ -30,8 +30,9 @@ LOSSES = ("listwise", "pointwise", "inbatch")
 class LoopConfig:
     """The optimisation settings every training (reranker or generator) shares."""
 
-    part: str = option("reranker", "what is trained: reranker (pair scores) or generator (answers, LM loss)",
-                       choices=("reranker", "generator"))
+    part: str = option(
+        "reranker", "what is trained: reranker (pair scores) or generator (answers, LM loss)", choices=("reranker", "generator")
+    )
     epochs: int = option(1, "passes over the training items", ge=1)
     max_steps: int = option(0, "stop after this many optimizer steps (0 = no limit)", ge=0)
     batch_size: int = option(8, "items per micro-batch", ge=1)
@@ -55,8 +56,8 @@ class TrainConfig(LoopConfig):
 
 @dataclass
 class TrainResult:
-    losses: list[tuple[int, float]] = field(default_factory=list)       # (step, training loss)
-    validation: list[tuple[int, float]] = field(default_factory=list)   # (step, validation loss)
+    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
+    validation: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
     steps: int = 0
     seconds: float = 0.0
     step_seconds: float = 0.0
@@ -65,7 +66,7 @@ class TrainResult:
 
 
 def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def loss_of(scorer: Any, batch: Sequence[Any], loss: str, text: Callable[[str], str]):
@@ -100,9 +101,17 @@ def make_items(examples: list[Example], qrels, config: TrainConfig, rng: random.
     return [g for g in groups if g[2]] if config.loss == "listwise" else groups
 
 
-def train(scorer: Any, train_examples: list[Example], validation_examples: list[Example], qrels, text: Callable[[str], str],
-          config: TrainConfig, device: str = "cpu", log: Callable[[dict, int], None] | None = None,
-          show_progress: bool = True) -> TrainResult:
+def train(
+    scorer: Any,
+    train_examples: list[Example],
+    validation_examples: list[Example],
+    qrels,
+    text: Callable[[str], str],
+    config: TrainConfig,
+    device: str = "cpu",
+    log: Callable[[dict, int], None] | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
     """Train ``scorer.model`` in place; returns the curves and costs. ``text(doc_id)`` gives a passage."""
     bounds.check(config, "train")  # built by build_config, or directly by a caller of this function
     rng = random.Random(config.seed)
@@ -110,14 +119,30 @@ def train(scorer: Any, train_examples: list[Example], validation_examples: list[
     val_items = make_items(validation_examples, qrels, config, val_rng)
     val_items = val_rng.sample(val_items, min(len(val_items), config.validation_groups))
     items = [make_items(train_examples, qrels, config, rng) for _ in range(config.epochs)]
-    return optimise(scorer, [b for epoch in items for b in batches(epoch, config.batch_size)], val_items,
-                    lambda batch: loss_of(scorer, batch, config.loss, text), config, device, log, show_progress)
+    return optimise(
+        scorer,
+        [b for epoch in items for b in batches(epoch, config.batch_size)],
+        val_items,
+        lambda batch: loss_of(scorer, batch, config.loss, text),
+        config,
+        device,
+        log,
+        show_progress,
+    )
 
 
-def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callable[[Any], Any], config: LoopConfig,
-             device: str = "cpu", log: Callable[[dict, int], None] | None = None,
-             show_progress: bool = True, warmup_fraction: float | None = None,
-             checkpoint: Any = None) -> TrainResult:
+def optimise(
+    owner: Any,
+    micro: list,
+    val_items: Sequence[Any],
+    loss_fn: Callable[[Any], Any],
+    config: LoopConfig,
+    device: str = "cpu",
+    log: Callable[[dict, int], None] | None = None,
+    show_progress: bool = True,
+    warmup_fraction: float | None = None,
+    checkpoint: Any = None,
+) -> TrainResult:
     """AdamW over ``owner.model``'s trainable parameters, one optimizer step per ``grad_accumulation``
     micro-batches; validation loss every ``eval_every`` steps with early stopping, and the weights of
     the best validation loss restored at the end.
@@ -154,7 +179,8 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
     if warmup_fraction is not None:
         warmup = int(warmup_fraction * total)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda done: (done + 1) / warmup if done < warmup else max(0.0, (total - done) / max(1, total - warmup)))
+            optimizer, lambda done: (done + 1) / warmup if done < warmup else max(0.0, (total - done) / max(1, total - warmup))
+        )
     saved = checkpoint.load() if checkpoint is not None else None
     if saved is not None:  # resume: weights, optimizer, schedule, curves, early-stopping state, RNG
         owner.model.load_state_dict(saved["weights"], strict=False)
@@ -172,7 +198,7 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
     for step in range(first, total + 1):
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
-        for batch in micro[(step - 1) * config.grad_accumulation: step * config.grad_accumulation]:
+        for batch in micro[(step - 1) * config.grad_accumulation : step * config.grad_accumulation]:
             with autocast or contextlib.nullcontext():
                 value = loss_fn(batch) / config.grad_accumulation
             value.backward()
@@ -199,16 +225,32 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
                     logger.info("early stop at step %d: validation loss has not improved for %d checks", step, stale)
                     break
         if checkpoint is not None and (step % checkpoint.every == 0 and step < total):
-            recent = [v for _, v in result.losses[-checkpoint.every:]]
-            logger.info("step %d/%d: loss %.4f (mean of the last %d), %.2f s/step", step, total,
-                        sum(recent) / len(recent), len(recent), (time.perf_counter() - window) / checkpoint.every)
+            recent = [v for _, v in result.losses[-checkpoint.every :]]
+            logger.info(
+                "step %d/%d: loss %.4f (mean of the last %d), %.2f s/step",
+                step,
+                total,
+                sum(recent) / len(recent),
+                len(recent),
+                (time.perf_counter() - window) / checkpoint.every,
+            )
             window = time.perf_counter()
-            checkpoint.save({"weights": {n: p.detach() for n, p in owner.model.named_parameters() if p.requires_grad},
-                             "optimizer": optimizer.state_dict(),
-                             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                             "rng": torch.get_rng_state(), "losses": result.losses, "validation": result.validation,
-                             "best": best, "stale": stale, "best_step": result.best_step, "best_state": best_state,
-                             "step": step, "seconds": time.perf_counter() - started})
+            checkpoint.save(
+                {
+                    "weights": {n: p.detach() for n, p in owner.model.named_parameters() if p.requires_grad},
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "rng": torch.get_rng_state(),
+                    "losses": result.losses,
+                    "validation": result.validation,
+                    "best": best,
+                    "stale": stale,
+                    "best_step": result.best_step,
+                    "best_state": best_state,
+                    "step": step,
+                    "seconds": time.perf_counter() - started,
+                }
+            )
     progress.close()
     if best_state is not None and result.best_step != step:  # keep the weights of the best validation loss
         logger.info("restoring the weights of step %d (best validation loss %.4f)", result.best_step, best)
@@ -217,6 +259,9 @@ def optimise(owner: Any, micro: list, val_items: Sequence[Any], loss_fn: Callabl
     result.steps = len(result.losses)
     result.seconds = time.perf_counter() - started
     result.step_seconds = result.seconds / max(1, result.steps)
-    result.peak_memory_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda")
-                             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result.peak_memory_mb = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.startswith("cuda")
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
     return result

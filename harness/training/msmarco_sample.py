@@ -47,40 +47,48 @@ CHECKPOINTS = "train-checkpoints"  # folder under the cache root; one subfolder 
 
 @dataclass
 class SampleTrainConfig(LoopConfig):
-    source: str = option("msmarco_sample", "the training data: the msmarco-train-sample file",
-                         choices=("msmarco_sample",))
+    source: str = option("msmarco_sample", "the training data: the msmarco-train-sample file", choices=("msmarco_sample",))
     file: Optional[str] = option(None, "the JSONL file; null = <data root>/msmarco-train-sample/train.jsonl")
     query_limit: int = option(0, "train on the file's first N queries only (0 = all)", ge=0)
-    collection: Optional[str] = option("msmarco-passage-mini/trec-dl-2019",
-                                       "dataset whose passages join the mining corpus (null: the file's alone)")
-    negatives: str = option("mined", "mined (BM25 over the corpus), given (the file's own) or both",
-                            choices=("mined", "given", "both"))
+    collection: Optional[str] = option(
+        "msmarco-passage-mini/trec-dl-2019", "dataset whose passages join the mining corpus (null: the file's alone)"
+    )
+    negatives: str = option(
+        "mined", "mined (BM25 over the corpus), given (the file's own) or both", choices=("mined", "given", "both")
+    )
     n_negatives: int = option(3, "negatives per query in each group (queries with fewer are left out)", ge=1)
     mine_lo: int = option(0, "mined negatives come from BM25 ranks [mine_lo, mine_hi), positives left out", ge=0)
     mine_hi: int = option(30, "end (exclusive) of the BM25 ranks mined", ge=1, le=1000)
-    teacher: str = option("none", "none, or bi_encoder: drop mined negatives the packaged bi-encoder scores "
-                                  "within teacher_margin of the positive (likely false negatives)",
-                          choices=("none", "bi_encoder"))
-    teacher_margin: float = option(0.0, "teacher: drop a negative scoring above (positive - margin), cosine units",
-                                   ge=-2.0, le=2.0)
-    loss: str = option("listwise", "listwise (softmax over 1 positive + n negatives) or pairwise",
-                       choices=("listwise", "pairwise"))
-    pairwise: str = option("ranknet", "pairwise loss: ranknet (logistic on score differences) or margin (hinge)",
-                           choices=("ranknet", "margin"))
+    teacher: str = option(
+        "none",
+        "none, or bi_encoder: drop mined negatives the packaged bi-encoder scores "
+        "within teacher_margin of the positive (likely false negatives)",
+        choices=("none", "bi_encoder"),
+    )
+    teacher_margin: float = option(
+        0.0, "teacher: drop a negative scoring above (positive - margin), cosine units", ge=-2.0, le=2.0
+    )
+    loss: str = option(
+        "listwise", "listwise (softmax over 1 positive + n negatives) or pairwise", choices=("listwise", "pairwise")
+    )
+    pairwise: str = option(
+        "ranknet", "pairwise loss: ranknet (logistic on score differences) or margin (hinge)", choices=("ranknet", "margin")
+    )
     margin: float = option(1.0, "pairwise=margin: the hinge's margin (in score units)", gt=0)
-    max_length: int = option(192, "tokens of query + passage (cross-encoder) or passage kept while training", ge=5,
-                             le=4096)
-    warmup_fraction: float = option(0.1, "linear schedule: warm up over this share of the steps, then decay to 0",
-                                    ge=0, lt=1)
-    checkpoint_every: int = option(50, "optimizer steps between checkpoints (0 = none); a killed training "
-                                       "resumes from its last one", ge=0)
+    max_length: int = option(192, "tokens of query + passage (cross-encoder) or passage kept while training", ge=5, le=4096)
+    warmup_fraction: float = option(0.1, "linear schedule: warm up over this share of the steps, then decay to 0", ge=0, lt=1)
+    checkpoint_every: int = option(
+        50, "optimizer steps between checkpoints (0 = none); a killed training resumes from its last one", ge=0
+    )
 
 
 def data_path(config: SampleTrainConfig, data_root: Path) -> Path:
     path = Path(config.file).expanduser() if config.file else Path(data_root) / msmarco_sample.FILE
     if not path.is_file():
-        raise ConfigError(f"train.file: {path} does not exist (train=msmarco_sample reads the msmarco-train-sample "
-                          "JSONL; set train.file= or data_root=)")
+        raise ConfigError(
+            f"train.file: {path} does not exist (train=msmarco_sample reads the msmarco-train-sample "
+            "JSONL; set train.file= or data_root=)"
+        )
     return path
 
 
@@ -125,16 +133,23 @@ def negative_pools(config: SampleTrainConfig, sample, collection, text, pm, ctx)
         registry = ComponentRegistry(pm)
         own = hard_negatives.corpus_context(ctx, config.collection)
         widest = max(len(q.positives) for q in sample.queries)
-        retriever = registry.create("retriever", {**implied("mining"), "top_k": config.mine_hi + widest + 5}, own,
-                                    where="train=msmarco_sample (mining)")
+        retriever = registry.create(
+            "retriever", {**implied("mining"), "top_k": config.mine_hi + widest + 5}, own, where="train=msmarco_sample (mining)"
+        )
         corpus = hard_negatives.MiningCorpus(sample, collection)
         run, run_key = hard_negatives.rankings(retriever, corpus, sample)
         mined = hard_negatives.cached_pools(ctx.cache, run_key, sample, run, text, config.mine_lo, config.mine_hi)
         if config.teacher == "bi_encoder":
             teacher = registry.create("reranker", {"name": "bi_encoder"}, ctx, where="train.teacher=bi_encoder")
             mined, counts = hard_negatives.cached_teacher_filter(
-                ctx.cache, hard_negatives.pools_key(run_key, config.mine_lo, config.mine_hi), teacher, sample, mined,
-                text, config.teacher_margin)
+                ctx.cache,
+                hard_negatives.pools_key(run_key, config.mine_lo, config.mine_hi),
+                teacher,
+                sample,
+                mined,
+                text,
+                config.teacher_margin,
+            )
             info.update(counts)
         for qid, ids in mined.items():
             pools[qid].extend(ids)
@@ -146,15 +161,19 @@ def negative_pools(config: SampleTrainConfig, sample, collection, text, pm, ctx)
 
 
 def examples_of(sample, pools: dict, n_negatives: int) -> list[Example]:
-    examples = [Example(q.query_id, q.text, [(p, 1) for p in q.positives], pools[q.query_id]) for q in sample.queries
-                if len(pools[q.query_id]) >= n_negatives]
+    examples = [
+        Example(q.query_id, q.text, [(p, 1) for p in q.positives], pools[q.query_id])
+        for q in sample.queries
+        if len(pools[q.query_id]) >= n_negatives
+    ]
     if not examples:
-        raise ConfigError(f"train=msmarco_sample: no query has {n_negatives} negatives (train.n_negatives); "
-                          "widen train.mine_lo/mine_hi or use train.negatives=both")
+        raise ConfigError(
+            f"train=msmarco_sample: no query has {n_negatives} negatives (train.n_negatives); "
+            "widen train.mine_lo/mine_hi or use train.negatives=both"
+        )
     left = len(sample.queries) - len(examples)
     if left:
-        logger.info("%d of %d queries have fewer than %d negatives and are left out", left, len(sample.queries),
-                    n_negatives)
+        logger.info("%d of %d queries have fewer than %d negatives and are left out", left, len(sample.queries), n_negatives)
     return examples
 
 
@@ -167,19 +186,30 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     ctx = reranker.context
     scorer = trainable_scorer(reranker)
     path = data_path(config, Path(ctx.data_root))
-    data = {"file": file_digest(path), "reader": code_version(msmarco_sample),
-            "collection": training_data_identity(config.collection, pm, ctx) if config.collection else None}
-    payload = {"reranker": reranker.name, "reranker_config": reranker.cache_payload(),
-               "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
-               "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
-               "train": dataclasses.asdict(config), "train_code": code_version(fit),
-               "loop_code": code_version(optimise), "data": data, "adapter_format": FORMAT}
+    data = {
+        "file": file_digest(path),
+        "reader": code_version(msmarco_sample),
+        "collection": training_data_identity(config.collection, pm, ctx) if config.collection else None,
+    }
+    payload = {
+        "reranker": reranker.name,
+        "reranker_config": reranker.cache_payload(),
+        "reranker_code": code_version(type(reranker)),
+        "peft": peft_method.name,
+        "peft_config": dataclasses.asdict(peft_method.config),
+        "peft_code": code_version(type(peft_method)),
+        "train": dataclasses.asdict(config),
+        "train_code": code_version(fit),
+        "loop_code": code_version(optimise),
+        "data": data,
+        "adapter_format": FORMAT,
+    }
     checkpoints: list[Checkpoint] = []
 
     def prepare() -> tuple:
         sample = msmarco_sample.read(path)
         if config.query_limit:
-            sample.queries = sample.queries[:config.query_limit]
+            sample.queries = sample.queries[: config.query_limit]
         collection = datasets.load(config.collection, pm, Path(ctx.data_root)) if config.collection else None
         text = _Texts(sample, collection)
         pools, info = negative_pools(config, sample, collection, text, pm, ctx)
@@ -188,18 +218,29 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
 
     def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
         split, text, info = data
-        logger.info("training %s with peft=%s on %s: %d train / %d validation queries, %s negatives, %s loss",
-                    reranker.name, peft_method.name, path, len(split.train), len(split.validation), config.negatives,
-                    config.loss if config.loss == "listwise" else f"pairwise {config.pairwise}")
-        checkpoint = (Checkpoint(ctx.cache.root / CHECKPOINTS / stable_hash(payload)[:32], config.checkpoint_every)
-                      if config.checkpoint_every else None)
+        logger.info(
+            "training %s with peft=%s on %s: %d train / %d validation queries, %s negatives, %s loss",
+            reranker.name,
+            peft_method.name,
+            path,
+            len(split.train),
+            len(split.validation),
+            config.negatives,
+            config.loss if config.loss == "listwise" else f"pairwise {config.pairwise}",
+        )
+        checkpoint = (
+            Checkpoint(ctx.cache.root / CHECKPOINTS / stable_hash(payload)[:32], config.checkpoint_every)
+            if config.checkpoint_every
+            else None
+        )
         checkpoints.extend([checkpoint] if checkpoint else [])
         with training_length(scorer, config.max_length):
             result = _train(scorer, split, text, config, log, ctx.show_progress, checkpoint)
         return result, {**info, "train_queries": len(split.train), "validation_queries": len(split.validation)}
 
-    adapter = fit_adapter(reranker, scorer, peft_method, "adapter", payload, {"train": dataclasses.asdict(config)},
-                          prepare, learn)
+    adapter = fit_adapter(
+        reranker, scorer, peft_method, "adapter", payload, {"train": dataclasses.asdict(config)}, prepare, learn
+    )
     for checkpoint in checkpoints:  # the adapter is published: the checkpoint has done its job
         checkpoint.remove()
     return adapter
@@ -209,16 +250,30 @@ def _train(scorer, split, text, config: SampleTrainConfig, log, show_progress: b
     rng, val_rng = random.Random(config.seed), random.Random(config.seed + 1)
     val_items = listwise_groups(split.validation, config.n_negatives, val_rng)
     val_items = val_rng.sample(val_items, min(len(val_items), config.validation_groups))
-    micro = [b for _ in range(config.epochs)
-             for b in batches(listwise_groups(split.train, config.n_negatives, rng), config.batch_size)]
+    micro = [
+        b for _ in range(config.epochs) for b in batches(listwise_groups(split.train, config.n_negatives, rng), config.batch_size)
+    ]
     if config.loss == "listwise":
+
         def loss_fn(batch):
             return loss_of(scorer, batch, "listwise", text)
     else:
+
         def loss_fn(batch):
             return pairwise_loss(scorer, batch, text, config.pairwise, config.margin)
-    return optimise(scorer, micro, val_items, loss_fn, config, str(scorer.device), log, show_progress,
-                    warmup_fraction=config.warmup_fraction, checkpoint=checkpoint)
+
+    return optimise(
+        scorer,
+        micro,
+        val_items,
+        loss_fn,
+        config,
+        str(scorer.device),
+        log,
+        show_progress,
+        warmup_fraction=config.warmup_fraction,
+        checkpoint=checkpoint,
+    )
 
 
 class training_length:

@@ -68,10 +68,19 @@ def save_adapter(model: Any, folder: Path, *, method: str, config: dict, backbon
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     save_file(state, str(tmp / WEIGHTS))
     trainable, total = count_parameters(model)
-    meta = {"format": FORMAT, "method": method, "config": config, "backbone": backbone,
-            "shapes": {k: list(v.shape) for k, v in state.items()}, "sha256": _sha256(tmp / WEIGHTS),
-            "trainable_parameters": trainable, "total_parameters": total, "harness_version": harness.__version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(extra or {})}
+    meta = {
+        "format": FORMAT,
+        "method": method,
+        "config": config,
+        "backbone": backbone,
+        "shapes": {k: list(v.shape) for k, v in state.items()},
+        "sha256": _sha256(tmp / WEIGHTS),
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "harness_version": harness.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(extra or {}),
+    }
     meta["metadata_sha256"] = metadata_digest(meta)
     problem = _metadata_problem(meta)
     if problem:  # a caller's mistake (e.g. a backbone that is no identity): never write what load refuses
@@ -95,9 +104,8 @@ def read_metadata(folder: Path) -> dict:
     try:
         meta = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise AdapterError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start})") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise AdapterError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise AdapterError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits, or nesting too deep
@@ -105,16 +113,20 @@ def read_metadata(folder: Path) -> dict:
     if not isinstance(meta, dict):
         raise AdapterError(f"{path}: adapter metadata must be a JSON object, not a JSON {type(meta).__name__}")
     if meta.get("format") == "harness-adapter/1":
-        raise AdapterError(f"{path}: this adapter (format harness-adapter/1, from an older harness) records no "
-                           "digest of its backbone, so it cannot be checked against the model it would load onto; "
-                           "re-create it: re-run its training (its 'train' entry holds the training config) with "
-                           "this version of the harness")
+        raise AdapterError(
+            f"{path}: this adapter (format harness-adapter/1, from an older harness) records no "
+            "digest of its backbone, so it cannot be checked against the model it would load onto; "
+            "re-create it: re-run its training (its 'train' entry holds the training config) with "
+            "this version of the harness"
+        )
     problem = _metadata_problem(meta)
     if problem:
         raise AdapterError(f"{path}: malformed adapter metadata: {problem}")
     if meta["metadata_sha256"] != metadata_digest(meta):  # a flipped digit of alpha is still valid JSON
-        raise AdapterError(f"{path}: its content differs from its own checksum (metadata_sha256): the file was "
-                           "edited or corrupted; re-create the adapter")
+        raise AdapterError(
+            f"{path}: its content differs from its own checksum (metadata_sha256): the file was "
+            "edited or corrupted; re-create the adapter"
+        )
     return meta
 
 
@@ -146,30 +158,43 @@ def load_adapter(model: Any, folder: Path, apply_method: Callable[[Any, dict], A
     try:
         model = apply_method(model, meta)
     except HarnessError as exc:
-        raise AdapterError(f"{folder}: cannot apply the adapter's method {meta['method']!r} with its saved "
-                           f"config: {exc}") from None
+        raise AdapterError(
+            f"{folder}: cannot apply the adapter's method {meta['method']!r} with its saved config: {exc}"
+        ) from None
     expected = {name: list(p.shape) for name, p in model.named_parameters() if p.requires_grad}
     saved = {name: list(t.shape) for name, t in state.items()}
     if expected != saved:
         missing = sorted(set(expected) - set(saved))[:3]
         unexpected = sorted(set(saved) - set(expected))[:3]
         shapes = [k for k in set(expected) & set(saved) if expected[k] != saved[k]][:3]
-        raise AdapterError(f"{folder}: adapter does not fit the model (method {meta['method']}): "
-                           f"missing {missing}, unexpected {unexpected}, shape mismatch {shapes}")
+        raise AdapterError(
+            f"{folder}: adapter does not fit the model (method {meta['method']}): "
+            f"missing {missing}, unexpected {unexpected}, shape mismatch {shapes}"
+        )
     model.load_state_dict(state, strict=False)
     return model
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # key -> (accepted types, what they are called); an int is never a bool here.
-_TOP = {"format": (str, "a string"), "method": (str, "a string"), "config": (dict, "a JSON object"),
-        "backbone": (dict, "a JSON object"), "shapes": (dict, "a JSON object"), "sha256": (str, "a string"),
-        "metadata_sha256": (str, "a string")}
-_BACKBONE = {"name": (str, "a string"), "model_class": (str, "a string"),
-             "model_type": ((str, type(None)), "a string or null"),
-             "hidden_size": ((int, type(None)), "an integer or null"),
-             "num_layers": ((int, type(None)), "an integer or null"),
-             "config_sha256": (str, "a string"), "weights_sha256": (dict, "a JSON object")}
+_TOP = {
+    "format": (str, "a string"),
+    "method": (str, "a string"),
+    "config": (dict, "a JSON object"),
+    "backbone": (dict, "a JSON object"),
+    "shapes": (dict, "a JSON object"),
+    "sha256": (str, "a string"),
+    "metadata_sha256": (str, "a string"),
+}
+_BACKBONE = {
+    "name": (str, "a string"),
+    "model_class": (str, "a string"),
+    "model_type": ((str, type(None)), "a string or null"),
+    "hidden_size": ((int, type(None)), "an integer or null"),
+    "num_layers": ((int, type(None)), "an integer or null"),
+    "config_sha256": (str, "a string"),
+    "weights_sha256": (dict, "a JSON object"),
+}
 
 
 def _metadata_problem(meta: dict) -> str | None:
@@ -180,16 +205,18 @@ def _metadata_problem(meta: dict) -> str | None:
         return problem
     bad_shapes = [k for k, v in meta["shapes"].items() if not (isinstance(v, list) and all(_count(n) for n in v))]
     digests = meta["backbone"]["weights_sha256"]
-    checks = [(bool(meta["method"]), "key 'method' is empty"),
-              (not bad_shapes, f"key 'shapes': {bad_shapes[:1]} is not a list of non-negative integers"),
-              (bool(_HEX64.fullmatch(meta["sha256"])), "key 'sha256' is not a sha256 hex digest"),
-              (bool(_HEX64.fullmatch(meta["backbone"]["config_sha256"])),
-               "key 'backbone.config_sha256' is not a sha256 hex digest"),
-              (bool(digests) and all(k in CANONICAL_DTYPES and isinstance(v, str) and _HEX64.fullmatch(v)
-                                     for k, v in digests.items()),
-               f"key 'backbone.weights_sha256' must map some of {', '.join(CANONICAL_DTYPES)} to sha256 hex digests"),
-              (meta.get("part", "reranker") in ("reranker", "generator"),
-               "key 'part' is neither reranker nor generator")]
+    checks = [
+        (bool(meta["method"]), "key 'method' is empty"),
+        (not bad_shapes, f"key 'shapes': {bad_shapes[:1]} is not a list of non-negative integers"),
+        (bool(_HEX64.fullmatch(meta["sha256"])), "key 'sha256' is not a sha256 hex digest"),
+        (bool(_HEX64.fullmatch(meta["backbone"]["config_sha256"])), "key 'backbone.config_sha256' is not a sha256 hex digest"),
+        (
+            bool(digests)
+            and all(k in CANONICAL_DTYPES and isinstance(v, str) and _HEX64.fullmatch(v) for k, v in digests.items()),
+            f"key 'backbone.weights_sha256' must map some of {', '.join(CANONICAL_DTYPES)} to sha256 hex digests",
+        ),
+        (meta.get("part", "reranker") in ("reranker", "generator"), "key 'part' is neither reranker nor generator"),
+    ]
     return next((message for ok, message in checks if not ok), None)
 
 

@@ -37,9 +37,11 @@ def trainable_scorer(reranker: Any) -> TrainableScorer:
     check_contract(reranker, TrainableReranker, "trained or given an adapter (train / load_adapter)")
     missing = missing_members(reranker.scorer, TrainableScorer)
     if missing:
-        raise ConfigError(f"reranker '{reranker.name}' is not trainable: its scorer lacks {', '.join(missing)} "
-                          "(a torch `model` and a differentiable `score(queries, passages)`; "
-                          "harness.components.TrainableScorer)")
+        raise ConfigError(
+            f"reranker '{reranker.name}' is not trainable: its scorer lacks {', '.join(missing)} "
+            "(a torch `model` and a differentiable `score(queries, passages)`; "
+            "harness.components.TrainableScorer)"
+        )
     return reranker.scorer
 
 
@@ -57,13 +59,24 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
     qrels = {q: {d: r for d, r in rels.items() if d in present} for q, rels in qrels.items()}
     first_stage = {q: {d: s for d, s in docs.items() if d in present} for q, docs in first_stage.items()}
     store = dataset.docs_store()
-    return qrels, split_by_query(build_examples(queries, qrels, first_stage), config.validation_fraction, config.seed), \
-        (lambda doc_id: store.get(doc_id).default_text())
+    return (
+        qrels,
+        split_by_query(build_examples(queries, qrels, first_stage), config.validation_fraction, config.seed),
+        (lambda doc_id: store.get(doc_id).default_text()),
+    )
 
 
-def fit_adapter(owner: Component, holder: Any, peft_method: Any, stage: str, payload: dict[str, Any],
-                extra: dict[str, Any], prepare: Callable[[], T], learn: Callable[[T], tuple[Any, dict[str, Any]]],
-                what: str = "adapter") -> Adapter:
+def fit_adapter(
+    owner: Component,
+    holder: Any,
+    peft_method: Any,
+    stage: str,
+    payload: dict[str, Any],
+    extra: dict[str, Any],
+    prepare: Callable[[], T],
+    learn: Callable[[T], tuple[Any, dict[str, Any]]],
+    what: str = "adapter",
+) -> Adapter:
     """The one training skeleton: the adapter of ``holder.model`` as the stage-cache entry of ``payload``.
 
     Built (once per payload): ``prepare()`` makes the training data, the PEFT
@@ -81,8 +94,14 @@ def fit_adapter(owner: Component, holder: Any, peft_method: Any, stage: str, pay
         backbone = identify(holder.model, name)  # the backbone as loaded, before the method changes it
         holder.model = peft_method.apply(holder.model)
         result, figures = learn(data)
-        save_adapter(holder.model, folder / "adapter", method=peft_method.name,
-                     config=dataclasses.asdict(peft_method.config), backbone=backbone, extra=extra)
+        save_adapter(
+            holder.model,
+            folder / "adapter",
+            method=peft_method.name,
+            config=dataclasses.asdict(peft_method.config),
+            backbone=backbone,
+            extra=extra,
+        )
         (folder / "training.json").write_text(json.dumps({**training_info(holder.model, result), **figures}))
         trained_here["model"] = holder.model
 
@@ -90,8 +109,9 @@ def fit_adapter(owner: Component, holder: Any, peft_method: Any, stage: str, pay
     if "model" not in trained_here:
         holder.model = load_adapter(holder.model, folder / "adapter", lambda m, meta: peft_method.apply(m), name)
         logger.info("loaded the trained %s from the stage cache (%s)", what, folder.name[:12])
-    return use_adapter(holder, owner, peft_method, folder.name, folder / "adapter",
-                       json.loads((folder / "training.json").read_text()))
+    return use_adapter(
+        holder, owner, peft_method, folder.name, folder / "adapter", json.loads((folder / "training.json").read_text())
+    )
 
 
 def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> Adapter:
@@ -103,21 +123,41 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     config = build_config(TrainConfig, train_values, "train")
     ctx = reranker.context
     scorer = trainable_scorer(reranker)
-    payload = {"reranker": f"{reranker.name}", "reranker_config": reranker.cache_payload(),
-               "reranker_code": code_version(type(reranker)), "peft": peft_method.name,
-               "peft_config": dataclasses.asdict(peft_method.config), "peft_code": code_version(type(peft_method)),
-               "train": dataclasses.asdict(config), "train_code": code_version(train),
-               "data": training_data_identity(config.dataset, pm, ctx), "adapter_format": FORMAT}
+    payload = {
+        "reranker": f"{reranker.name}",
+        "reranker_config": reranker.cache_payload(),
+        "reranker_code": code_version(type(reranker)),
+        "peft": peft_method.name,
+        "peft_config": dataclasses.asdict(peft_method.config),
+        "peft_code": code_version(type(peft_method)),
+        "train": dataclasses.asdict(config),
+        "train_code": code_version(train),
+        "data": training_data_identity(config.dataset, pm, ctx),
+        "adapter_format": FORMAT,
+    }
 
     def learn(data: tuple) -> tuple[Any, dict[str, Any]]:
         qrels, split, text = data
-        logger.info("training %s with peft=%s on %s: %d train / %d validation queries", reranker.name,
-                    peft_method.name, config.dataset, len(split.train), len(split.validation))
-        return train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log,
-                     ctx.show_progress), {}
+        logger.info(
+            "training %s with peft=%s on %s: %d train / %d validation queries",
+            reranker.name,
+            peft_method.name,
+            config.dataset,
+            len(split.train),
+            len(split.validation),
+        )
+        return train(scorer, split.train, split.validation, qrels, text, config, str(scorer.device), log, ctx.show_progress), {}
 
-    return fit_adapter(reranker, scorer, peft_method, "adapter", payload, {"train": dataclasses.asdict(config)},
-                       lambda: _training_data(config, pm, Path(ctx.data_root)), learn)
+    return fit_adapter(
+        reranker,
+        scorer,
+        peft_method,
+        "adapter",
+        payload,
+        {"train": dataclasses.asdict(config)},
+        lambda: _training_data(config, pm, Path(ctx.data_root)),
+        learn,
+    )
 
 
 @runtime_checkable
@@ -150,10 +190,18 @@ def backbone_name(component: Any) -> str:
 def training_info(model: Any, result: Any) -> dict[str, Any]:
     """What a training records in ``training.json`` and the run's metrics: parameters, costs, curves."""
     trained, total = count_parameters(model)
-    return {"trainable_parameters": trained, "total_parameters": total, "trainable_share": trained / total,
-            "train_seconds": result.seconds, "train_step_seconds": result.step_seconds, "train_steps": result.steps,
-            "best_step": result.best_step, "peak_memory_mb": result.peak_memory_mb,
-            "losses": result.losses, "validation": result.validation}
+    return {
+        "trainable_parameters": trained,
+        "total_parameters": total,
+        "trainable_share": trained / total,
+        "train_seconds": result.seconds,
+        "train_step_seconds": result.step_seconds,
+        "train_steps": result.steps,
+        "best_step": result.best_step,
+        "peak_memory_mb": result.peak_memory_mb,
+        "losses": result.losses,
+        "validation": result.validation,
+    }
 
 
 @dataclass(frozen=True)
@@ -165,8 +213,9 @@ class Adapter:
     figures: dict[str, Any] = field(default_factory=dict)  # training.json: costs and curves (empty when loaded)
 
 
-def use_adapter(holder: Any, owner: Component, peft_method: Any, key: str, adapter_folder: Path | None,
-                figures: dict[str, Any] | None = None) -> Adapter:
+def use_adapter(
+    holder: Any, owner: Component, peft_method: Any, key: str, adapter_folder: Path | None, figures: dict[str, Any] | None = None
+) -> Adapter:
     """After training or loading: merge ``holder.model`` for inference where the method allows, eval mode,
     and key ``owner``'s cached outputs by the adapter (``Component.training_key``)."""
     if not isinstance(peft_method.config, MergeConfig) or peft_method.config.merge:
@@ -191,11 +240,14 @@ def _load_saved(holder: Any, owner: Any, peft_method: Any, source: str, tracking
     folder = resolve_adapter(source, tracking_uri)
     meta = read_metadata(folder)
     if meta["method"] != peft_method.name:
-        raise ConfigError(f"load_adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
-                          f"is configured; add peft={meta['method']}")
+        raise ConfigError(
+            f"load_adapter={source}: it was trained with peft={meta['method']}, but peft={peft_method.name} "
+            f"is configured; add peft={meta['method']}"
+        )
     where = f"{folder / 'metadata.json'}: config of peft={meta['method']}"
-    holder.model = load_adapter(holder.model, folder, lambda model, m: build_method(peft_method, m, where).apply(model),
-                                backbone_name(owner))
+    holder.model = load_adapter(
+        holder.model, folder, lambda model, m: build_method(peft_method, m, where).apply(model), backbone_name(owner)
+    )
     return use_adapter(holder, owner, peft_method, meta["sha256"], None)
 
 
@@ -226,8 +278,10 @@ def resolve_adapter(source: str, tracking_uri: str | None = None) -> Path:
         try:
             local = mlflow.artifacts.download_artifacts(run_id=source, artifact_path="adapter", tracking_uri=tracking_uri)
         except (MlflowException, OSError) as exc:
-            raise ConfigError(f"load_adapter={source}: no adapter artifacts for this MLflow run id at "
-                              f"{tracking_uri or 'the default tracking URI'} ({str(exc).splitlines()[0]})") from None
+            raise ConfigError(
+                f"load_adapter={source}: no adapter artifacts for this MLflow run id at "
+                f"{tracking_uri or 'the default tracking URI'} ({str(exc).splitlines()[0]})"
+            ) from None
         return Path(local)
     raise ConfigError(f"load_adapter={source}: neither an adapter folder nor an MLflow run id")
 

@@ -24,11 +24,17 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "files:"
 PATTERN = r"^files:(.*)$"
-FILE_KEYS = {"docs": "documents (TSV, JSONL or TREC SGML)", "queries": "queries (TSV, JSONL or TREC topics)",
-             "qrels": "relevance judgments (TREC qrels)"}
+FILE_KEYS = {
+    "docs": "documents (TSV, JSONL or TREC SGML)",
+    "queries": "queries (TSV, JSONL or TREC topics)",
+    "qrels": "relevance judgments (TREC qrels)",
+}
 OPTIONS = {"docs_format": "auto", "queries_format": "auto", "query_field": "title"}
-CHOICES = {"docs_format": ("auto", "tsv", "jsonl", "trec"), "queries_format": ("auto", "tsv", "jsonl", "trec"),
-           "query_field": ("title", "desc", "narr", "title+desc")}
+CHOICES = {
+    "docs_format": ("auto", "tsv", "jsonl", "trec"),
+    "queries_format": ("auto", "tsv", "jsonl", "trec"),
+    "query_field": ("title", "desc", "narr", "title+desc"),
+}
 EXAMPLE = "dataset=files dataset.docs=docs.trec dataset.queries=topics.txt dataset.qrels=qrels.txt"
 _validated: dict[str, tuple] = {}  # dataset id -> digests of the files it was last validated with
 
@@ -36,11 +42,13 @@ _validated: dict[str, tuple] = {}  # dataset id -> digests of the files it was l
 def parse_id(dataset_id: str) -> dict[str, str]:
     """The keys of a ``files:`` id; a missing file key or an unknown one is an error naming it."""
     values = dict(OPTIONS)
-    for part in filter(None, dataset_id[len(PREFIX):].split(";")):
+    for part in filter(None, dataset_id[len(PREFIX) :].split(";")):
         key, equals, value = part.partition("=")
         if not equals or key not in {*FILE_KEYS, *OPTIONS}:
-            raise DataError(f"dataset id {dataset_id!r}: {part!r} is not key=value with a key of "
-                            f"{', '.join([*FILE_KEYS, *OPTIONS])} (a path may not hold ';')")
+            raise DataError(
+                f"dataset id {dataset_id!r}: {part!r} is not key=value with a key of "
+                f"{', '.join([*FILE_KEYS, *OPTIONS])} (a path may not hold ';')"
+            )
         values[key] = value
     for key, allowed in CHOICES.items():
         if values[key] not in allowed:
@@ -90,8 +98,9 @@ def validate(dataset_id: str, docs, queries, qrels) -> None:
     if _validated.get(dataset_id) == digests:
         return
     names = Names(*(f"dataset.{key} {path}" for key, path in zip(FILE_KEYS, paths)))
-    report = cross_check({d.doc_id for d in docs.docs_iter()}, [q.query_id for q in queries.queries_iter()],
-                         qrels.unchecked_table(), names)
+    report = cross_check(
+        {d.doc_id for d in docs.docs_iter()}, [q.query_id for q in queries.queries_iter()], qrels.unchecked_table(), names
+    )
     if report.errors:
         raise DataError("\n".join(report.errors))
     for message in report.warnings:
@@ -110,4 +119,3 @@ def harness_register_datasets(data_root: Path) -> list[str]:
     if not any(pattern.pattern == PATTERN for pattern, _ in registry._patterns):
         registry.register_pattern(PATTERN, lambda name, groups: files_dataset(name))
     return []
-

@@ -22,18 +22,28 @@ TEST_SHARE = 0.4
 
 def halueval_item(item: dict, line_no: int) -> dict:
     """One HaluEval line as a generic QA record (its hallucinated answer is kept out)."""
-    return {"id": f"q{line_no}", "question": item["question"], "answers": [item["right_answer"]],
-            "gold_passages": [{"id": f"p{line_no}", "text": item["knowledge"]}]}
+    return {
+        "id": f"q{line_no}",
+        "question": item["question"],
+        "answers": [item["right_answer"]],
+        "gold_passages": [{"id": f"p{line_no}", "text": item["knowledge"]}],
+    }
 
 
 def load_halueval(folder: Path, split: str):
     from harness.data.qa_data import in_test_split, read_jsonl
 
-    path = existing(folder / HALUEVAL_FILE, f"{HALUEVAL}/{split}",
-                    "looked in the data root's halueval-qa/ (set HARNESS_DATA_ROOT or data_root=...); "
-                    "copy it from the project's shared data (../shared/data/README.md)")
-    keep = {"all": lambda q: True, "test": lambda q: in_test_split(q, TEST_SHARE),
-            "train": lambda q: not in_test_split(q, TEST_SHARE)}[split]
+    path = existing(
+        folder / HALUEVAL_FILE,
+        f"{HALUEVAL}/{split}",
+        "looked in the data root's halueval-qa/ (set HARNESS_DATA_ROOT or data_root=...); "
+        "copy it from the project's shared data (../shared/data/README.md)",
+    )
+    keep = {
+        "all": lambda q: True,
+        "test": lambda q: in_test_split(q, TEST_SHARE),
+        "train": lambda q: not in_test_split(q, TEST_SHARE),
+    }[split]
     return read_jsonl(path, convert=halueval_item, keep=keep)
 
 

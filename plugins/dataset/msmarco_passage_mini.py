@@ -12,8 +12,10 @@ from pathlib import Path
 from harness.hookspecs import hookimpl
 
 NAME = "msmarco-passage-mini"
-HINT = ("Get it: copy the folder msmarco-passage-mini from the project's shared data "
-        "(../shared/data, described in its README.md) into the data root.")
+HINT = (
+    "Get it: copy the folder msmarco-passage-mini from the project's shared data "
+    "(../shared/data, described in its README.md) into the data root."
+)
 
 
 def _datasets(folder: Path) -> dict:
@@ -27,14 +29,17 @@ def _datasets(folder: Path) -> dict:
     def local(name: str) -> LocalFile:
         return LocalFile(folder / name, NAME, HINT)
 
-    docs = CachedTsvDocs(local("collection.tsv"), store_name=NAME, namespace="msmarco", lang="en",
-                         count_hint=31362)
+    docs = CachedTsvDocs(local("collection.tsv"), store_name=NAME, namespace="msmarco", lang="en", count_hint=31362)
     found = {NAME: Dataset(docs)}
     for year, topics in (("2019", "topics.dl19-passage.txt"), ("2020", "topics.dl20.txt")):
         short = year[2:]
         qrels = CheckedTrecQrels(local(f"qrels.dl{short}-passage.txt"), TREC_DL_QRELS_DEFS)
-        subset = Dataset(docs, TsvQueries(local(topics), namespace="msmarco", lang="en"), qrels,
-                         CheckedTrecScoredDocs(local(f"run.dl{short}.bm25-top100.trec")))
+        subset = Dataset(
+            docs,
+            TsvQueries(local(topics), namespace="msmarco", lang="en"),
+            qrels,
+            CheckedTrecScoredDocs(local(f"run.dl{short}.bm25-top100.trec")),
+        )
         found[f"{NAME}/trec-dl-{year}"] = subset
         judged = Lazy(lambda subset=subset: {q.query_id for q in subset.qrels_iter()})
         found[f"{NAME}/trec-dl-{year}/judged"] = Dataset(_filtered(subset, judged), docs, qrels)

@@ -30,6 +30,8 @@ def harness_register_datasets(data_root: Path) -> list[str]:
 
     registry = ir_datasets.registry
     if not any(pattern.pattern == PATTERN for pattern, _ in registry._patterns):
-        registry.register_pattern(PATTERN, lambda name, groups: qa_dataset(
-            functools.partial(load_jsonl, groups[0]), files=[Path(groups[0]).expanduser()]))
+        registry.register_pattern(
+            PATTERN,
+            lambda name, groups: qa_dataset(functools.partial(load_jsonl, groups[0]), files=[Path(groups[0]).expanduser()]),
+        )
     return []

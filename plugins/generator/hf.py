@@ -22,9 +22,11 @@ from harness.models.component import DTYPES
 logger = logging.getLogger(__name__)
 
 SYSTEM = "You answer questions using only the given passages."
-INSTRUCTION = ("Passages:\n{passages}\n\nAnswer the question in a few words, using only the passages above. "
-               "If the passages do not contain the answer, reply exactly: {abstain_answer}\n\n"
-               "Question: {question}")
+INSTRUCTION = (
+    "Passages:\n{passages}\n\nAnswer the question in a few words, using only the passages above. "
+    "If the passages do not contain the answer, reply exactly: {abstain_answer}\n\n"
+    "Question: {question}"
+)
 
 
 @dataclass
@@ -40,9 +42,12 @@ class HFGeneratorConfig:
     do_sample: bool = option(False, "sample instead of greedy decoding")
     temperature: float = option(0.7, "sampling temperature (only with do_sample)", gt=0)
     dtype: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", choices=DTYPES)
-    cpu_threads: Optional[int] = option(None, "torch CPU threads (null: torch's default); on a machine shared "
-                                              "with other jobs, 1 avoids OpenMP oversubscription (5-10x faster)",
-                                        ge=1)
+    cpu_threads: Optional[int] = option(
+        None,
+        "torch CPU threads (null: torch's default); on a machine shared "
+        "with other jobs, 1 avoids OpenMP oversubscription (5-10x faster)",
+        ge=1,
+    )
 
 
 class HFGenerator(Generator):
@@ -52,8 +57,7 @@ class HFGenerator(Generator):
         super().__init__(config, context)
         self.model: Any = None  # loaded on first use; PEFT may replace it
         self.tokenizer: Any = None
-        for key, fields in (("instruction", {"passages", "question", "abstain_answer"}),
-                            ("passage_template", {"index", "text"})):
+        for key, fields in (("instruction", {"passages", "question", "abstain_answer"}), ("passage_template", {"index", "text"})):
             _check_template(getattr(config, key), fields, key)
 
     def cache_payload(self):
@@ -71,7 +75,7 @@ class HFGenerator(Generator):
         c = self.config
         listed = "\n".join(c.passage_template.format(index=i, text=t) for i, t in enumerate(passages, 1))
         user = c.instruction.format(passages=listed or "(none)", question=question, abstain_answer=c.abstain_answer)
-        messages = ([{"role": "system", "content": c.system_prompt}] if c.system_prompt else [])
+        messages = [{"role": "system", "content": c.system_prompt}] if c.system_prompt else []
         messages.append({"role": "user", "content": user})
         if getattr(self.tokenizer, "chat_template", None):
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -85,7 +89,7 @@ class HFGenerator(Generator):
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         answers: list[str] = [""] * len(prompts)
         size = max(1, self.config.batch_size)
-        batches = [order[i:i + size] for i in range(0, len(order), size)]
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
         for batch in tqdm(batches, desc="generate", unit="batch", disable=not self.context.show_progress):
             for index, text in zip(batch, self.generate_prompts([prompts[i] for i in batch])):
                 answers[index] = text
@@ -100,9 +104,10 @@ class HFGenerator(Generator):
         c = self.config
         sampling = {"do_sample": True, "temperature": c.temperature} if c.do_sample else {"do_sample": False}
         with torch.inference_mode():
-            out = self.model.generate(**inputs, max_new_tokens=c.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                                      **sampling)
-        new = out[:, inputs["input_ids"].shape[1]:]
+            out = self.model.generate(
+                **inputs, max_new_tokens=c.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling
+            )
+        new = out[:, inputs["input_ids"].shape[1] :]
         return [t.strip() for t in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
 
     def load(self) -> None:
@@ -114,8 +119,7 @@ class HFGenerator(Generator):
             torch.set_num_threads(self.config.cpu_threads)
         from harness.models.causal_lm import load_causal_lm
 
-        self.model, self.tokenizer = load_causal_lm(self.config.model, self.config.gguf_file, self.config.dtype,
-                                                    self.context)
+        self.model, self.tokenizer = load_causal_lm(self.config.model, self.config.gguf_file, self.config.dtype, self.context)
 
 
 def _check_template(template: str, allowed: set[str], key: str) -> None:
@@ -124,8 +128,7 @@ def _check_template(template: str, allowed: set[str], key: str) -> None:
     used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     unknown = used - allowed
     if unknown:
-        raise ConfigError(f"generator=hf: key '{key}': unknown field(s) {sorted(unknown)}; "
-                          f"allowed: {sorted(allowed)}")
+        raise ConfigError(f"generator=hf: key '{key}': unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
 
 
 @hookimpl

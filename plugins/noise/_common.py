@@ -66,11 +66,13 @@ class ContextNoise(NoiseInjector):
         banned = set(passages)
         if not self.draws_counterfactuals:
             banned |= set(getattr(query, "counterfactual_doc_ids", ()) or ())
-        noise = [d for d in self.choose(query, [c for c in candidates if c not in banned], n_noise, banned)
-                 if d not in banned][:n_noise]
+        noise = [d for d in self.choose(query, [c for c in candidates if c not in banned], n_noise, banned) if d not in banned][
+            :n_noise
+        ]
         if len(noise) < n_noise:
-            logger.warning("noise=%s: query %s: only %d of %d noise passages available", self.name,
-                           query.query_id, len(noise), n_noise)
+            logger.warning(
+                "noise=%s: query %s: only %d of %d noise passages available", self.name, query.query_id, len(noise), n_noise
+            )
         where = {"first": 0, "middle": len(noise) // 2, "last": len(noise)}[self.config.gold_position]
         return noise[:where] + gold + noise[where:]
 

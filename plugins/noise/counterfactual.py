@@ -14,8 +14,10 @@ class CounterfactualNoise(ContextNoise):
     def choose(self, query, candidates, n, banned):
         own = list(getattr(query, "counterfactual_doc_ids", ()) or ())
         if not own and n:
-            raise ConfigError(f"noise=counterfactual: query {query.query_id} has no counterfactual passages; "
-                              "this dataset has none (use a QA JSONL with 'counterfactuals')")
+            raise ConfigError(
+                f"noise=counterfactual: query {query.query_id} has no counterfactual passages; "
+                "this dataset has none (use a QA JSONL with 'counterfactuals')"
+            )
         rest = [c for c in candidates if c not in own]
         return (own + rest)[:n]
 

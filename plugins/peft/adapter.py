@@ -20,16 +20,15 @@ from harness.hookspecs import hookimpl
 ACTIVATIONS = ("relu", "gelu", "tanh")
 # Sublayer output projections of BERT-style encoders, by placement.
 PLACEMENTS = {
-    "pfeiffer": ["output.dense"],                             # after the feed-forward block only
-    "houlsby": ["output.dense", "attention.output.dense"],   # after attention and feed-forward
+    "pfeiffer": ["output.dense"],  # after the feed-forward block only
+    "houlsby": ["output.dense", "attention.output.dense"],  # after attention and feed-forward
 }
 
 
 @dataclass
 class AdapterConfig:
     reduction_factor: int = option(16, "bottleneck size = hidden size / reduction_factor", ge=1)
-    placement: str = option("pfeiffer", "pfeiffer: after each FFN; houlsby: after attention and FFN",
-                            choices=tuple(PLACEMENTS))
+    placement: str = option("pfeiffer", "pfeiffer: after each FFN; houlsby: after attention and FFN", choices=tuple(PLACEMENTS))
     target_modules: Optional[list] = option(None, "module-name suffixes to wrap instead of the placement's")
     non_linearity: str = option("relu", "activation of the bottleneck", choices=ACTIVATIONS)
     train_head: bool = option(True, "keep a task head (classifier/score/projection) trainable")
@@ -89,8 +88,7 @@ class BottleneckAdapter(PeftMethod):
         for name in names:
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
-            setattr(parent, child, wrap_linear(getattr(parent, child), self.config.reduction_factor,
-                                               self.config.non_linearity))
+            setattr(parent, child, wrap_linear(getattr(parent, child), self.config.reduction_factor, self.config.non_linearity))
         if self.config.train_head:
             for name, module in model.named_modules():
                 if name.split(".")[-1] in ("classifier", "score", "projection"):

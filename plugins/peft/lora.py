@@ -36,8 +36,10 @@ class LoraConfig:
     target_modules: Any = option("qv", "preset (qv, qkvo, all-linear) or a list of module-name suffixes")
     bias: str = option("none", "which biases are trained too", choices=("none", "all", "lora_only"))
     train_head: bool = option(True, "keep a task head (e.g. a classifier) trainable beside LoRA")
-    head_modules: list = field(default_factory=lambda: ["classifier", "score", "projection"],
-                               metadata={"help": "module names of task heads trained fully"})
+    head_modules: list = field(
+        default_factory=lambda: ["classifier", "score", "projection"],
+        metadata={"help": "module names of task heads trained fully"},
+    )
 
 
 class Lora(PeftMethod):
@@ -47,21 +49,31 @@ class Lora(PeftMethod):
         spec = self.config.target_modules
         if isinstance(spec, str):
             if spec not in PRESETS:
-                raise ConfigError(f"peft=lora: key 'target_modules': unknown preset {spec!r}; "
-                                  f"presets: {', '.join(PRESETS)}, or give a list of module names")
+                raise ConfigError(
+                    f"peft=lora: key 'target_modules': unknown preset {spec!r}; "
+                    f"presets: {', '.join(PRESETS)}, or give a list of module names"
+                )
             decoder = model is not None and _has_module(model, "q_proj")
             return (DECODER_PRESETS if decoder else PRESETS)[spec]
         if not (isinstance(spec, (list, tuple)) and spec and all(isinstance(name, str) for name in spec)):
-            raise ConfigError(f"peft=lora: key 'target_modules': {spec!r} is neither a preset "
-                              f"({', '.join(PRESETS)}) nor a non-empty list of module names")
+            raise ConfigError(
+                f"peft=lora: key 'target_modules': {spec!r} is neither a preset "
+                f"({', '.join(PRESETS)}) nor a non-empty list of module names"
+            )
         return list(spec)
 
     def apply(self, model: Any) -> Any:
         import peft
 
         heads = [name for name in self.config.head_modules if _has_module(model, name)] if self.config.train_head else []
-        config = peft.LoraConfig(r=self.config.r, lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
-                                 target_modules=self.targets(model), bias=self.config.bias, modules_to_save=heads or None)
+        config = peft.LoraConfig(
+            r=self.config.r,
+            lora_alpha=self.config.alpha,
+            lora_dropout=self.config.dropout,
+            target_modules=self.targets(model),
+            bias=self.config.bias,
+            modules_to_save=heads or None,
+        )
         try:
             return peft.get_peft_model(model, config)
         except ValueError as exc:

@@ -11,8 +11,7 @@ from harness.hookspecs import hookimpl
 
 @dataclass
 class NoPeftConfig:
-    mode: str = option("frozen", "frozen: train nothing (zero-shot); full: train every weight",
-                       choices=("frozen", "full"))
+    mode: str = option("frozen", "frozen: train nothing (zero-shot); full: train every weight", choices=("frozen", "full"))
 
 
 class NoPeft(PeftMethod):

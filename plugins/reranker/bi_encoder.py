@@ -23,8 +23,7 @@ class BiEncoderConfig(NeuralRerankerConfig):
     pooling: str = option("mean", "token pooling (mean: all-MiniLM-L6-v2's own)", choices=POOLINGS)
     similarity: str = option("cosine", "vector similarity", choices=SIMILARITIES)
     query_max_length: int = option(64, "query tokens kept", ge=MIN_TEXT_TOKENS)
-    passage_max_length: int = option(256, "passage tokens kept (all-MiniLM-L6-v2 was trained with 256)",
-                                     ge=MIN_TEXT_TOKENS)
+    passage_max_length: int = option(256, "passage tokens kept (all-MiniLM-L6-v2 was trained with 256)", ge=MIN_TEXT_TOKENS)
 
 
 class BiEncoderReranker(NeuralComponent, Reranker):
@@ -34,8 +33,13 @@ class BiEncoderReranker(NeuralComponent, Reranker):
         from harness.models.bi_encoder import BiEncoder
 
         c = self.config
-        return BiEncoder(pooling=c.pooling, similarity=c.similarity, query_max_length=c.query_max_length,
-                         passage_max_length=c.passage_max_length, **common)
+        return BiEncoder(
+            pooling=c.pooling,
+            similarity=c.similarity,
+            query_max_length=c.query_max_length,
+            passage_max_length=c.passage_max_length,
+            **common,
+        )
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         texts = query_texts(queries)
@@ -43,8 +47,9 @@ class BiEncoderReranker(NeuralComponent, Reranker):
         doc_ids = sorted({d for docs in cands.values() for d in docs})
         passages = passage_texts(dataset, doc_ids, self.context.dataset_id)
         encode = lambda ids: {"vectors": self.scorer.encode([passages[d] for d in ids], desc="passages")}
-        vectors = cached_encodings(self.context, self.encoder_identity(), doc_ids,
-                                   [passages[d] for d in doc_ids], encode)["vectors"]
+        vectors = cached_encodings(self.context, self.encoder_identity(), doc_ids, [passages[d] for d in doc_ids], encode)[
+            "vectors"
+        ]
         reranked = self.score(texts, cands, doc_ids, vectors)
 
         def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
@@ -55,8 +60,9 @@ class BiEncoderReranker(NeuralComponent, Reranker):
         int8_change(self, reranked, rescore)
         return rebuild(run, reranked)
 
-    def score(self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str],
-              vectors: Any) -> dict[str, dict[str, float]]:
+    def score(
+        self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str], vectors: Any
+    ) -> dict[str, dict[str, float]]:
         """Each query's candidates scored against its vector (``vectors`` row i: ``doc_ids[i]``)."""
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)

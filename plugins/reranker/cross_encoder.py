@@ -22,9 +22,12 @@ from harness.models.rerank import candidates, int8_change, passage_texts, query_
 class CrossEncoderConfig(NeuralRerankerConfig):
     # A pair needs [CLS] q [SEP] p [SEP]: one more special token than a single text, and a passage token.
     max_length: int = option(512, "tokens of query + passage kept (the passage is truncated)", ge=MIN_TEXT_TOKENS + 2)
-    head: str = option("auto", "auto (classifier for a trained cross-encoder checkpoint, else segment_cosine), "
-                               "classifier (one-logit head) or segment_cosine (no new weights)",
-                       choices=("auto", "classifier", "segment_cosine"))
+    head: str = option(
+        "auto",
+        "auto (classifier for a trained cross-encoder checkpoint, else segment_cosine), "
+        "classifier (one-logit head) or segment_cosine (no new weights)",
+        choices=("auto", "classifier", "segment_cosine"),
+    )
     scale: float = option(20.0, "segment_cosine: scores are scale * cosine (a softmax temperature in training)", gt=0)
 
 
@@ -40,15 +43,13 @@ class CrossEncoderReranker(NeuralComponent, Reranker):
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         texts = query_texts(queries)
         cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
-        passages = passage_texts(dataset, sorted({d for docs in cands.values() for d in docs}),
-                                 self.context.dataset_id)
+        passages = passage_texts(dataset, sorted({d for docs in cands.values() for d in docs}), self.context.dataset_id)
         score = lambda qids: self.score(texts, {q: cands[q] for q in qids}, passages)
         reranked = score(list(cands))
         int8_change(self, reranked, score)
         return rebuild(run, reranked)
 
-    def score(self, texts: dict[str, str], cands: dict[str, list[str]],
-              passages: dict[str, str]) -> dict[str, dict[str, float]]:
+    def score(self, texts: dict[str, str], cands: dict[str, list[str]], passages: dict[str, str]) -> dict[str, dict[str, float]]:
         pairs = [(qid, d) for qid, docs in cands.items() for d in docs]
         scores = self.scorer.predict([texts[q] for q, _ in pairs], [passages[d] for _, d in pairs])
         reranked: dict[str, dict[str, float]] = {}

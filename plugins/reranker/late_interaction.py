@@ -33,9 +33,14 @@ class LateInteractionReranker(NeuralComponent, Reranker):
         from harness.models.late_interaction import LateInteraction
 
         c = self.config
-        return LateInteraction(dim=c.dim, query_marker=c.query_marker, doc_marker=c.doc_marker,
-                               query_max_length=c.query_max_length, passage_max_length=c.passage_max_length,
-                               **common)
+        return LateInteraction(
+            dim=c.dim,
+            query_marker=c.query_marker,
+            doc_marker=c.doc_marker,
+            query_max_length=c.query_max_length,
+            passage_max_length=c.passage_max_length,
+            **common,
+        )
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         from harness.models.late_interaction import flatten, unflatten
@@ -49,8 +54,7 @@ class LateInteractionReranker(NeuralComponent, Reranker):
             flat = flatten(self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents"))
             return {"vectors": flat["vectors"].half(), "offsets": flat["offsets"]}
 
-        docs = unflatten(cached_encodings(self.context, self.encoder_identity(), doc_ids,
-                                          [passages[d] for d in doc_ids], encode))
+        docs = unflatten(cached_encodings(self.context, self.encoder_identity(), doc_ids, [passages[d] for d in doc_ids], encode))
         reranked = self.score(texts, cands, dict(zip(doc_ids, docs)))
 
         def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
@@ -62,8 +66,7 @@ class LateInteractionReranker(NeuralComponent, Reranker):
         int8_change(self, reranked, rescore)
         return rebuild(run, reranked)
 
-    def score(self, texts: dict[str, str], cands: dict[str, list[str]],
-              docs: dict[str, Any]) -> dict[str, dict[str, float]]:
+    def score(self, texts: dict[str, str], cands: dict[str, list[str]], docs: dict[str, Any]) -> dict[str, dict[str, float]]:
         """MaxSim of each query's token vectors against its candidates' (``docs``: id -> ``[L, dim]``)."""
         import torch
 

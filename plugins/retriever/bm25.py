@@ -33,8 +33,7 @@ class BM25Config:
     b: float = option(0.4, "length normalisation (Anserini's MS MARCO default 0.4)", ge=0, le=1)
     method: str = option("lucene", "bm25s scoring variant", choices=("lucene", "robertson", "atire", "bm25l", "bm25+"))
     top_k: int = option(1000, "documents returned per query", ge=1)
-    stemmer: Optional[str] = option("english", "PyStemmer (Snowball) language, or null for none",
-                                    choices=_stemmers())
+    stemmer: Optional[str] = option("english", "PyStemmer (Snowball) language, or null for none", choices=_stemmers())
     stopwords: Optional[str] = option("en", "bm25s stopword list, or null for none")
     threads: int = option(0, "bm25s query threads (0: one, -1: all cores)", ge=-1)
 
@@ -52,8 +51,9 @@ class BM25Retriever(Retriever):
     def _tokenize(self, texts: list[str], stemmer):
         bm25s = _bm25s()
 
-        return bm25s.tokenize(texts, stopwords=self.config.stopwords or None, stemmer=stemmer,
-                              show_progress=self.context.show_progress)
+        return bm25s.tokenize(
+            texts, stopwords=self.config.stopwords or None, stemmer=stemmer, show_progress=self.context.show_progress
+        )
 
     def index(self, dataset: Any) -> tuple[Any, list[str]]:
         """Build (or load from the cache) the BM25 index of the dataset's corpus."""
@@ -61,8 +61,15 @@ class BM25Retriever(Retriever):
 
         c = self.config
         # The corpus by content: an edited collection is indexed again, a moved one is not.
-        payload = {"corpus": corpus_identity(dataset, self.context), "k1": c.k1, "b": c.b, "method": c.method,
-                   "stemmer": c.stemmer, "stopwords": c.stopwords, "code": code_version(type(self))}
+        payload = {
+            "corpus": corpus_identity(dataset, self.context),
+            "k1": c.k1,
+            "b": c.b,
+            "method": c.method,
+            "stemmer": c.stemmer,
+            "stopwords": c.stopwords,
+            "code": code_version(type(self)),
+        }
 
         def build(folder: Path) -> None:
             doc_ids, texts = [], []
@@ -89,8 +96,7 @@ class BM25Retriever(Retriever):
         model, doc_ids = self._loaded
         tokens = self._tokenize([q.text for q in queries], self._stemmer())
         k = min(self.config.top_k, len(doc_ids))
-        indices, scores = model.retrieve(tokens, k=k, n_threads=self.config.threads,
-                                         show_progress=self.context.show_progress)
+        indices, scores = model.retrieve(tokens, k=k, n_threads=self.config.threads, show_progress=self.context.show_progress)
         run: Run = {}
         # tolist() first: Python ints and floats (the same values as float(np.float32)) are several
         # times faster to index with and compare than numpy scalars, which took ~40% of querying.

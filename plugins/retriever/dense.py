@@ -45,8 +45,12 @@ class DenseConfig(NeuralConfig):
     similarity: str = option("cosine", "vector similarity", choices=SIMILARITIES)
     query_max_length: int = option(64, "query tokens kept", ge=MIN_TEXT_TOKENS)
     passage_max_length: int = option(256, "passage tokens kept", ge=MIN_TEXT_TOKENS)
-    index: str = option("exact", "exact: blocked search over the vectors on disk; faiss: FAISS flat (exact); "
-                        "ivf_flat, ivf_pq, hnsw: approximate FAISS indexes (need faiss-cpu)", choices=INDEXES)
+    index: str = option(
+        "exact",
+        "exact: blocked search over the vectors on disk; faiss: FAISS flat (exact); "
+        "ivf_flat, ivf_pq, hnsw: approximate FAISS indexes (need faiss-cpu)",
+        choices=INDEXES,
+    )
     shard_size: int = option(50000, "documents per encoding shard, each its own cache entry", ge=1)
     search_block: int = option(65536, "passages scored at once by exact search (bounds its memory)", ge=1)
     nlist: int = option(1024, "ivf_*: clusters (k-means on train_size sampled vectors)", ge=1)
@@ -58,8 +62,9 @@ class DenseConfig(NeuralConfig):
     ef_search: int = option(256, "hnsw: candidate list size while searching (at least top_k)", ge=1)
     train_size: int = option(100000, "ivf_*: vectors sampled (seeded) to train the index", ge=1)
     recall_k: int = option(100, "approximate indexes: recall@k against exact search, in the run's info", ge=1)
-    executor: str = option("serial", "where encoding shards run: serial, local (processes), ray (local cluster)",
-                           choices=EXECUTORS)
+    executor: str = option(
+        "serial", "where encoding shards run: serial, local (processes), ray (local cluster)", choices=EXECUTORS
+    )
     workers: int = option(1, "executor=local|ray: parallel workers (torch threads split among them)", ge=1)
 
 
@@ -71,8 +76,13 @@ class DenseRetriever(NeuralComponent, Retriever):
         from harness.models.bi_encoder import BiEncoder
 
         c = self.config
-        return BiEncoder(pooling=c.pooling, similarity=c.similarity, query_max_length=c.query_max_length,
-                         passage_max_length=c.passage_max_length, **common)
+        return BiEncoder(
+            pooling=c.pooling,
+            similarity=c.similarity,
+            query_max_length=c.query_max_length,
+            passage_max_length=c.passage_max_length,
+            **common,
+        )
 
     def cache_payload(self) -> Mapping[str, Any]:
         return {k: v for k, v in super().cache_payload().items() if k not in NOT_IN_KEY}
@@ -85,8 +95,7 @@ class DenseRetriever(NeuralComponent, Retriever):
         n, shards = stream_shards(dataset, c.shard_size, self.encoder_identity())
         executor, state = self._executor()
         folders, counts = [], 0
-        with tqdm(total=n, desc="corpus shards", unit="shard", disable=not self.context.show_progress,
-                  leave=False) as bar:
+        with tqdm(total=n, desc="corpus shards", unit="shard", disable=not self.context.show_progress, leave=False) as bar:
             for folder, stats in run_ordered(encode_task, shards, state, executor, c.workers):
                 folders.append(folder)
                 if executor != "serial":  # a worker's cache counted them in its own process
@@ -101,8 +110,11 @@ class DenseRetriever(NeuralComponent, Retriever):
         if c.executor == "serial" or c.workers == 1:
             return "serial", self
         if getattr(self, "training_key", None):
-            logger.warning("retriever=dense: executor=%s encodes with the weights from disk, and this encoder "
-                           "was trained in this process: encoding its shards serially", c.executor)
+            logger.warning(
+                "retriever=dense: executor=%s encodes with the weights from disk, and this encoder "
+                "was trained in this process: encoding its shards serially",
+                c.executor,
+            )
             return "serial", self
         state = copy.copy(self)
         state._scorer = None  # each worker loads the weights itself
@@ -120,8 +132,10 @@ class DenseRetriever(NeuralComponent, Retriever):
             return {qid: {} for qid in qids}
         scores, positions = self.search(q, vectors, k)
         doc_ids = vectors.doc_ids()
-        return {qid: {doc_ids[p]: float(s) for s, p in zip(srow, prow) if p >= 0}
-                for qid, srow, prow in zip(qids, scores.tolist(), positions.tolist())}
+        return {
+            qid: {doc_ids[p]: float(s) for s, p in zip(srow, prow) if p >= 0}
+            for qid, srow, prow in zip(qids, scores.tolist(), positions.tolist())
+        }
 
     def search(self, q: Any, vectors: ShardedVectors, k: int) -> tuple[Any, Any]:
         """``(scores, positions)`` of the best ``k`` passages per query, by the configured index."""
@@ -130,12 +144,21 @@ class DenseRetriever(NeuralComponent, Retriever):
             return self._exact(q, vectors, k)
         kind = "flat" if c.index == "faiss" else c.index
         normalize = c.similarity == "cosine"
-        params = {f: getattr(c, f) for f in ("nlist", "nprobe", "pq_m", "pq_nbits", "hnsw_m", "ef_construction",
-                                              "ef_search", "train_size")}
+        params = {
+            f: getattr(c, f)
+            for f in ("nlist", "nprobe", "pq_m", "pq_nbits", "hnsw_m", "ef_construction", "ef_search", "train_size")
+        }
         params["nlist"] = min(c.nlist, len(vectors))
-        index = faiss_index.cached_index(self.context.cache, vectors, kind, params,
-                                         shard_keys(str(f) for f in vectors.folders), normalize, self.context.seed,
-                                         c.search_block)
+        index = faiss_index.cached_index(
+            self.context.cache,
+            vectors,
+            kind,
+            params,
+            shard_keys(str(f) for f in vectors.folders),
+            normalize,
+            self.context.seed,
+            c.search_block,
+        )
         started = time.perf_counter()
         scores, positions = faiss_index.search(index, q.numpy(), k, params, normalize)
         seconds = time.perf_counter() - started
@@ -152,8 +175,13 @@ class DenseRetriever(NeuralComponent, Retriever):
         _, exact = self._exact(q, vectors, rk)
         recall = faiss_index.recall_at(positions, exact, rk)
         logger.info("retriever=dense: index=%s recall@%d %.4f against exact search", self.config.index, rk, recall)
-        return {"index": self.config.index, f"recall@{rk}": round(recall, 6), "queries": len(q),
-                "search_seconds": round(seconds, 4), "exact_seconds": round(time.perf_counter() - started, 4)}
+        return {
+            "index": self.config.index,
+            f"recall@{rk}": round(recall, 6),
+            "queries": len(q),
+            "search_seconds": round(seconds, 4),
+            "exact_seconds": round(time.perf_counter() - started, 4),
+        }
 
     def run_info(self, dataset: Any, queries: Sequence[Any]) -> dict[str, Any] | None:
         """For the run's info: an approximate index's recall against exact search (cached with the stage)."""
@@ -161,8 +189,7 @@ class DenseRetriever(NeuralComponent, Retriever):
 
         if self.config.index in ("exact", "faiss"):
             return None
-        key = {"retrieve": stable_hash(stage_payload(self, dataset, queries, upstream="")),
-               "recall_k": self.config.recall_k}
+        key = {"retrieve": stable_hash(stage_payload(self, dataset, queries, upstream="")), "recall_k": self.config.recall_k}
 
         def measure() -> dict[str, Any]:
             if self._index_info is None:  # the run came from the cache: measure it anew, once

@@ -49,13 +49,17 @@ class RunFileRetriever(Retriever):
                 if sd.query_id in wanted:
                     full.setdefault(sd.query_id, {})[sd.doc_id] = float(sd.score)
         else:
-            raise DataError(f"dataset '{self.context.dataset_id}' has no scored docs (no official run); "
-                            "give a TREC run file with retriever.path=...")
+            raise DataError(
+                f"dataset '{self.context.dataset_id}' has no scored docs (no official run); "
+                "give a TREC run file with retriever.path=..."
+            )
         run = {qid: docs for qid, docs in full.items() if qid in wanted}
         if not run:  # a run file of another dataset would otherwise score 0 everywhere, without a word
-            raise DataError(f"retriever=run: {self.config.path or 'the scored docs'} share no query with dataset "
-                            f"'{self.context.dataset_id}': run queries {some_ids(full)}; the dataset's queries "
-                            f"{some_ids(wanted)}. Is the run for this dataset?")
+            raise DataError(
+                f"retriever=run: {self.config.path or 'the scored docs'} share no query with dataset "
+                f"'{self.context.dataset_id}': run queries {some_ids(full)}; the dataset's queries "
+                f"{some_ids(wanted)}. Is the run for this dataset?"
+            )
         if self.config.top_k:
             run = {qid: dict(ranked(docs)[: self.config.top_k]) for qid, docs in run.items()}
         return run

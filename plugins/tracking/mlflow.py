@@ -97,7 +97,7 @@ class MlflowRun(TrackedRun):
         now = int(time.time() * 1000)
         batch = [Metric(mlflow_metric_name(k), float(v), now, step or 0) for k, v in metrics.items()]
         for start in range(0, len(batch), MAX_BATCH):
-            self.client.log_batch(self.run_id, metrics=batch[start:start + MAX_BATCH])
+            self.client.log_batch(self.run_id, metrics=batch[start : start + MAX_BATCH])
 
     def log_artifacts(self, folder: Path) -> None:
         self.client.log_artifacts(self.run_id, str(folder))
@@ -136,7 +136,7 @@ class MlflowTracker(Tracker):
         run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
         batch = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for start in range(0, len(batch), MAX_BATCH):
-            client.log_batch(run.info.run_id, params=batch[start:start + MAX_BATCH])
+            client.log_batch(run.info.run_id, params=batch[start : start + MAX_BATCH])
         client.log_batch(run.info.run_id, tags=[RunTag("harness.tracking_uri", uri)])
         return MlflowRun(client, run.info.run_id)
 
@@ -148,8 +148,7 @@ class MlflowTracker(Tracker):
         found = client.get_experiment_by_name(experiment)
         if found is None:
             return []
-        runs = client.search_runs([found.experiment_id], f"tags.`harness.config_hash` = '{config_hash}'",
-                                  max_results=1000)
+        runs = client.search_runs([found.experiment_id], f"tags.`harness.config_hash` = '{config_hash}'", max_results=1000)
         return [{"run_id": r.info.run_id, "status": r.info.status} for r in runs]
 
     def set_status(self, run_id: str, status: str) -> None:

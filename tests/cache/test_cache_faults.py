@@ -38,8 +38,9 @@ def fresh_process(monkeypatch):
 def run(root: Path, cache: Path, results: Path, *overrides: str):
     from omegaconf import OmegaConf
 
-    composed = compose_run_config([f"data_root={root}", f"results_dir={results}", f"cache_dir={cache}",
-                                   "tracking=none", "show_progress=false", *overrides])
+    composed = compose_run_config(
+        [f"data_root={root}", f"results_dir={results}", f"cache_dir={cache}", "tracking=none", "show_progress=false", *overrides]
+    )
     return run_experiment(OmegaConf.to_container(composed, resolve=True))
 
 
@@ -49,13 +50,17 @@ def figures(result) -> tuple[dict, dict]:
 
 # -- edited data: no stale hit -------------------------------------------------
 
+
 def test_an_edited_collection_is_indexed_again(tiny_root, tmp_path):
     cache = tmp_path / "cache"
     before = run(tiny_root, cache, tmp_path / "r1")
     collection = tiny_root / "msmarco-passage-mini" / "collection.tsv"
     # Passage 4, judged 3 for query 101, loses every word of it.
-    collection.write_text(collection.read_text().replace(
-        "The Manhattan Project was led by General Leslie Groves and Robert Oppenheimer.", "Bread rises in a warm oven."))
+    collection.write_text(
+        collection.read_text().replace(
+            "The Manhattan Project was led by General Leslie Groves and Robert Oppenheimer.", "Bread rises in a warm oven."
+        )
+    )
     after = run(tiny_root, cache, tmp_path / "r2")
     assert after.info["cache"]["bm25-index.miss"] == 1 and after.info["cache"]["retrieve.miss"] == 1
     assert after.metrics["ndcg@10"] < before.metrics["ndcg@10"]
@@ -96,13 +101,27 @@ def test_edited_scored_docs_of_the_dataset_are_read_again(tiny_root, tmp_path):
 def test_an_edited_qa_jsonl_is_read_again(tmp_path, monkeypatch):
     monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path / "irds"))
     data = tmp_path / "qa.jsonl"
-    items = [{"id": f"q{i}", "question": f"who did {w}", "answers": [w], "gold_passages": [f"{w} did it"],
-              "distractors": [f"nobody did {v}" for v in ("ann", "bob", "carl") if v != w]}
-             for i, w in enumerate(["ann", "bob", "carl"])]
+    items = [
+        {
+            "id": f"q{i}",
+            "question": f"who did {w}",
+            "answers": [w],
+            "gold_passages": [f"{w} did it"],
+            "distractors": [f"nobody did {v}" for v in ("ann", "bob", "carl") if v != w],
+        }
+        for i, w in enumerate(["ann", "bob", "carl"])
+    ]
     data.write_text("".join(json.dumps(item) + "\n" for item in items))
-    cache, choice = tmp_path / "cache", [f"dataset.id=qa-jsonl:{data}", "dataset.binary_relevance_level=1",
-                                         "dataset.subset_corpus=false", "retriever.stemmer=null",
-                                         "retriever.stopwords=null"]
+    cache, choice = (
+        tmp_path / "cache",
+        [
+            f"dataset.id=qa-jsonl:{data}",
+            "dataset.binary_relevance_level=1",
+            "dataset.subset_corpus=false",
+            "retriever.stemmer=null",
+            "retriever.stopwords=null",
+        ],
+    )
     before = run(tmp_path, cache, tmp_path / "r1", *choice)
     items[0]["gold_passages"] = ["the answer is elsewhere"]  # q0's gold passage no longer matches its question
     data.write_text("".join(json.dumps(item) + "\n" for item in items))
@@ -112,6 +131,7 @@ def test_an_edited_qa_jsonl_is_read_again(tmp_path, monkeypatch):
 
 
 # -- damaged entries: recomputed, same figures -------------------------------
+
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
@@ -123,19 +143,37 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64)).save_pretrained(root / "bert")
+    BertModel(
+        BertConfig(
+            vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+        )
+    ).save_pretrained(root / "bert")
     tokenizer.save_pretrained(root / "bert")
     return root / "bert", tiny_causal_lm(root / "lm")
 
 
 def full_pipeline(bert: Path, lm: Path) -> list[str]:
     """BM25, a LoRA-trained bi-encoder reranker (cached adapter and encodings), and RAG with noise."""
-    return ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=bm25", "reranker=bi_encoder",
-            f"reranker.model={bert}", "peft=lora", "train=dl19", "train.max_steps=1", "train.batch_size=2",
-            "train.grad_accumulation=1", "train.negatives=2", "train.validation_fraction=0.25", "train.eval_every=1",
-            "generator=hf", f"generator.model={lm}", "generator.max_new_tokens=4", "generator.batch_size=2",
-            "noise=random", "noise.k=2"]
+    return [
+        "dataset=msmarco-passage-mini/trec-dl-2020",
+        "retriever=bm25",
+        "reranker=bi_encoder",
+        f"reranker.model={bert}",
+        "peft=lora",
+        "train=dl19",
+        "train.max_steps=1",
+        "train.batch_size=2",
+        "train.grad_accumulation=1",
+        "train.negatives=2",
+        "train.validation_fraction=0.25",
+        "train.eval_every=1",
+        "generator=hf",
+        f"generator.model={lm}",
+        "generator.max_new_tokens=4",
+        "generator.batch_size=2",
+        "noise=random",
+        "noise.k=2",
+    ]
 
 
 def flip(path: Path) -> None:
@@ -146,9 +184,11 @@ def flip(path: Path) -> None:
 
 # Entries read only to compute another stage: that stage's entry goes too, so the damaged one is read.
 READ_FOR = {"bm25-index": "retrieve", "encodings": "rerank"}
-FAULTS = {"flip": flip,
-          "truncate": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
-          "delete": lambda path: path.unlink()}
+FAULTS = {
+    "flip": flip,
+    "truncate": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    "delete": lambda path: path.unlink(),
+}
 
 
 @pytest.mark.slow
@@ -178,11 +218,15 @@ def test_every_fault_in_every_entry_is_recomputed_with_the_same_figures(tiny_roo
         if figures(result) == figures(clean) and warned and quarantined:
             survived += 1
         else:
-            failures.append(f"{fault} {relative}: same figures {figures(result) == figures(clean)}, "
-                            f"warned {warned}, quarantined {quarantined}")
+            failures.append(
+                f"{fault} {relative}: same figures {figures(result) == figures(clean)}, "
+                f"warned {warned}, quarantined {quarantined}"
+            )
         shutil.rmtree(cache)
     seconds = time.monotonic() - started
-    print(f"\ncache fault injection: {injected} faults in {len(files)} files of {len(stages)} entry kinds, "
-          f"{survived} survived with identical figures ({seconds:.0f} s)")
+    print(
+        f"\ncache fault injection: {injected} faults in {len(files)} files of {len(stages)} entry kinds, "
+        f"{survived} survived with identical figures ({seconds:.0f} s)"
+    )
     assert not failures, "\n".join(failures)
     assert injected == 3 * len(files) and seconds < FAULT_BUDGET_SECONDS

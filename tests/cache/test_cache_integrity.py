@@ -54,6 +54,7 @@ def flip_byte(path: Path, position: int | None = None) -> None:
 
 # -- digests -----------------------------------------------------------------
 
+
 def test_file_digest_is_the_content_hashed_once_while_unchanged(tmp_path, monkeypatch, fresh_process):
     hashed = []
     real = digests.sha256_file
@@ -154,6 +155,7 @@ def test_run_file_retriever_keys_by_content(tmp_path):
 
 # -- verified entries ----------------------------------------------------------
 
+
 def test_entry_carries_a_manifest_of_every_file(tmp_path):
     cache = StageCache(tmp_path)
     assert cache.json("stage", {"p": 1}, lambda: [1, 2]) == [1, 2]
@@ -170,12 +172,14 @@ def test_a_damaged_entry_is_quarantined_and_recomputed(tmp_path, caplog, fresh_p
     compute, calls = counting(value)
     assert StageCache(tmp_path).json("rerank", {"p": 1}, compute) == value
     entry = only_entry(tmp_path, "rerank")
-    {"flip": lambda: flip_byte(entry / "value.json", position=10),  # 12.0 -> 13.0: still valid JSON
-     "truncate": lambda: (entry / "value.json").write_bytes((entry / "value.json").read_bytes()[:7]),
-     "delete": lambda: (entry / "value.json").unlink(),
-     "no-manifest": lambda: (entry / MANIFEST).unlink(),  # an entry of an older harness
-     "extra-file": lambda: (entry / "stray.json").write_text("{}"),
-     "bad-manifest": lambda: (entry / MANIFEST).write_text("{")}[fault]()
+    {
+        "flip": lambda: flip_byte(entry / "value.json", position=10),  # 12.0 -> 13.0: still valid JSON
+        "truncate": lambda: (entry / "value.json").write_bytes((entry / "value.json").read_bytes()[:7]),
+        "delete": lambda: (entry / "value.json").unlink(),
+        "no-manifest": lambda: (entry / MANIFEST).unlink(),  # an entry of an older harness
+        "extra-file": lambda: (entry / "stray.json").write_text("{}"),
+        "bad-manifest": lambda: (entry / MANIFEST).write_text("{"),
+    }[fault]()
     cache_module._verified.clear()  # a new process reads it
     cache = StageCache(tmp_path)
     with caplog.at_level(logging.WARNING, logger="harness.cache"):

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.slow  # every test here runs `harness` in a subprocess
 
 
 def harness(*args, cwd, timeout=300):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def mlflow_runs(results):
@@ -30,9 +29,11 @@ def test_help_is_fast():
     out = subprocess.run([sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "harness run" in out.stdout
     assert time.perf_counter() - started < 5  # generous: the point is no heavy import (measured ~0.05 s)
-    probe = ("import sys, contextlib, io\nfrom harness.cli import main\n"
-             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
-             "print(sorted(m for m in ('torch', 'mlflow', 'ranx', 'ir_datasets', 'hydra', 'transformers') if m in sys.modules))")
+    probe = (
+        "import sys, contextlib, io\nfrom harness.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+        "print(sorted(m for m in ('torch', 'mlflow', 'ranx', 'ir_datasets', 'hydra', 'transformers') if m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr  # lazy imports: nothing heavy for --help
 
@@ -61,15 +62,24 @@ def test_run_writes_files_and_tracks_in_mlflow(tiny_root, tmp_path):
 
 def test_sweep_gives_one_mlflow_run_per_job(tiny_root, tmp_path):
     results = tmp_path / "results"
-    out = harness("run", "-m", "retriever.k1=0.6,0.9,1.2", f"results_dir={results}", "experiment_name=sweep",
-                  cwd=tmp_path)
+    out = harness("run", "-m", "retriever.k1=0.6,0.9,1.2", f"results_dir={results}", "experiment_name=sweep", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     runs = mlflow_runs(results)
     assert sorted(r.data.params["retriever.k1"] for r in runs) == ["0.6", "0.9", "1.2"]
     assert all(r.info.status == "FINISHED" for r in runs)
     assert len(list((results / "sweep").iterdir())) == 3
-    plot = harness("plot-sweep", "--experiment", "sweep", "--x", "retriever.k1", "--metric", "ndcg@10",
-                   "--results-dir", str(results), cwd=tmp_path)
+    plot = harness(
+        "plot-sweep",
+        "--experiment",
+        "sweep",
+        "--x",
+        "retriever.k1",
+        "--metric",
+        "ndcg@10",
+        "--results-dir",
+        str(results),
+        cwd=tmp_path,
+    )
     assert plot.returncode == 0, plot.stderr
     png = results / "sweep" / "ndcg_at_10_vs_retriever.k1.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -110,8 +120,7 @@ def test_failed_run_is_marked_failed_in_mlflow(tiny_root, tmp_path):
 def test_evaluate_command(tiny_root, tmp_path):
     path = tmp_path / "mine.trec"
     path.write_text("101 Q0 4 1 3.0 t\n102 Q0 5 1 2.0 t\n103 Q0 7 1 1.0 t\n104 Q0 10 1 1.0 t\n")
-    out = harness("evaluate", str(path), "--dataset", "msmarco-passage-mini/trec-dl-2019", "--metrics", "mrr@10",
-                  cwd=tmp_path)
+    out = harness("evaluate", str(path), "--dataset", "msmarco-passage-mini/trec-dl-2019", "--metrics", "mrr@10", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "mrr@10        1.0000" in out.stdout and "binary rel >= 2" in out.stdout
 
@@ -129,7 +138,8 @@ def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):
         "from harness.components import Metric\nfrom harness.hookspecs import hookimpl\n\n"
         "class Retrieved(Metric):\n    def per_query(self, qrels, run):\n"
         "        return {q: float(len(run.get(q, {}))) for q in qrels}\n\n"
-        "@hookimpl\ndef harness_add_metrics():\n    return {'retrieved': Retrieved}\n")
+        "@hookimpl\ndef harness_add_metrics():\n    return {'retrieved': Retrieved}\n"
+    )
     dist = tmp_path / "count_metric-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: count-metric\nVersion: 0.1\n")
@@ -137,9 +147,23 @@ def test_metric_plugins_are_usable_from_harness_run(tiny_root, tmp_path):
     import os
 
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "tracking=none",
-                          f"results_dir={tmp_path / 'r'}", "evaluation.metrics=[ndcg@10,retrieved]"],
-                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "retriever=run",
+            "tracking=none",
+            f"results_dir={tmp_path / 'r'}",
+            "evaluation.metrics=[ndcg@10,retrieved]",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     [folder] = (tmp_path / "r" / "default").iterdir()
     metrics = json.loads((folder / "metrics.json").read_text())

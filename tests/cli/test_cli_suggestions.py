@@ -29,16 +29,24 @@ def test_wrong_nested_dataset_lists_the_nested_options():
     message = str(error.value)
     assert "did you mean msmarco-passage-mini/trec-dl-20" in message
     options = message.split("options: ")[1].split(", ")
-    assert {"msmarco-passage-mini/trec-dl-2019", "msmarco-passage-mini/trec-dl-2020", "ir_datasets",
-            "qa-jsonl", "halueval-qa/test"} <= set(options)
+    assert {
+        "msmarco-passage-mini/trec-dl-2019",
+        "msmarco-passage-mini/trec-dl-2020",
+        "ir_datasets",
+        "qa-jsonl",
+        "halueval-qa/test",
+    } <= set(options)
 
 
-@pytest.mark.parametrize("override, group, meant", [
-    ("experiment=oficial_bm25", "experiment", "official_bm25"),
-    ("tracking=mlfow", "tracking", "mlflow"),
-    ("peft=lor", "peft", "lora"),
-    ("retriever=bm52", "retriever", "bm25"),
-])
+@pytest.mark.parametrize(
+    "override, group, meant",
+    [
+        ("experiment=oficial_bm25", "experiment", "official_bm25"),
+        ("tracking=mlfow", "tracking", "mlflow"),
+        ("peft=lor", "peft", "lora"),
+        ("retriever=bm52", "retriever", "bm25"),
+    ],
+)
 def test_every_group_gets_a_suggestion(override, group, meant):
     with pytest.raises(ConfigError, match=f"'{group}'; did you mean {meant}\\?"):
         check(override)
@@ -61,26 +69,50 @@ def test_misspelled_keys():
 
 
 def test_valid_overrides_pass():
-    check("reranker=cross_encoder", "dataset=msmarco-passage-mini/trec-dl-2020", "reranker=null", "~generator",
-          "retriever.k1=0.6,0.9", "+retriever.k11=2", "experiment_name=x", "hydra.job.chdir=true",
-          "retriever=glob(*)", "dataset.judged_only=false", "plugins.blocked=[retriever.bm25]")
+    check(
+        "reranker=cross_encoder",
+        "dataset=msmarco-passage-mini/trec-dl-2020",
+        "reranker=null",
+        "~generator",
+        "retriever.k1=0.6,0.9",
+        "+retriever.k11=2",
+        "experiment_name=x",
+        "hydra.job.chdir=true",
+        "retriever=glob(*)",
+        "dataset.judged_only=false",
+        "plugins.blocked=[retriever.bm25]",
+    )
     check("retriever.zzz=2")  # no near match: left to Hydra's own message
 
 
 def test_did_you_mean_keeps_only_near_ties():
     assert did_you_mean("cross_encodr", ["bi_encoder", "cross_encoder"]) == "; did you mean cross_encoder?"
     assert did_you_mean("zzz", ["bi_encoder"]) == ""
-    assert did_you_mean("a-2021", ["a-2019", "a-2020"]) in ("; did you mean a-2019 or a-2020?",
-                                                          "; did you mean a-2020 or a-2019?")
+    assert did_you_mean("a-2021", ["a-2019", "a-2020"]) in (
+        "; did you mean a-2019 or a-2020?",
+        "; did you mean a-2020 or a-2019?",
+    )
 
 
 def test_flags_are_put_before_the_overrides():
     assert split_flags(["a=1", "--cfg", "job", "b=2", "-m", "c=3", "--info", "searchpath", "d=4"]) == (
-        ["--cfg", "job", "-m", "--info", "searchpath"], ["a=1", "b=2", "c=3", "d=4"])
+        ["--cfg", "job", "-m", "--info", "searchpath"],
+        ["a=1", "b=2", "c=3", "d=4"],
+    )
 
 
-SUBCOMMANDS = ["evaluate", "datasets", "datasets check", "plugins", "plugins list", "plugins new", "leaderboard",
-               "compare", "noise-curve", "plot-sweep"]
+SUBCOMMANDS = [
+    "evaluate",
+    "datasets",
+    "datasets check",
+    "plugins",
+    "plugins list",
+    "plugins new",
+    "leaderboard",
+    "compare",
+    "noise-curve",
+    "plot-sweep",
+]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

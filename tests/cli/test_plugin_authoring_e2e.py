@@ -25,12 +25,22 @@ NO_ISOLATION = ["--no-build-isolation"] if importlib.util.find_spec("setuptools"
 # query -> (text, [(doc_id, text, first-stage score, relevance)]): the relevant
 # passage is ranked last by the first stage but shares the most query words.
 TINY = {
-    "101": ("where do cats sit", [("d1", "Paris is the capital of France.", 10.0, 0),
-                                  ("d2", "Dogs bark loudly at night.", 9.0, 0),
-                                  ("d3", "Where cats sit: cats sit on warm mats.", 8.0, 2)]),
-    "102": ("how does rank fusion work", [("d4", "Tea grows on hills.", 7.0, 0),
-                                          ("d5", "Rank fusion: how the rankings of systems work together.", 6.5, 2),
-                                          ("d1", "Paris is the capital of France.", 6.0, 0)]),
+    "101": (
+        "where do cats sit",
+        [
+            ("d1", "Paris is the capital of France.", 10.0, 0),
+            ("d2", "Dogs bark loudly at night.", 9.0, 0),
+            ("d3", "Where cats sit: cats sit on warm mats.", 8.0, 2),
+        ],
+    ),
+    "102": (
+        "how does rank fusion work",
+        [
+            ("d4", "Tea grows on hills.", 7.0, 0),
+            ("d5", "Rank fusion: how the rankings of systems work together.", 6.5, 2),
+            ("d1", "Paris is the capital of France.", 6.0, 0),
+        ],
+    ),
 }
 
 
@@ -43,16 +53,26 @@ def write_tiny_msmarco(root: Path) -> Path:
         topics = "topics.dl19-passage.txt" if year == "19" else "topics.dl20.txt"
         (folder / topics).write_text("".join(f"{q}\t{text}\n" for q, (text, _) in TINY.items()))
         (folder / f"qrels.dl{year}-passage.txt").write_text(
-            "".join(f"{q} Q0 {d} {rel}\n" for q, (_, ranked) in TINY.items() for d, _, _, rel in ranked))
-        (folder / f"run.dl{year}.bm25-top100.trec").write_text("".join(
-            f"{q} Q0 {d} {rank} {score} bm25\n" for q, (_, ranked) in TINY.items()
-            for rank, (d, _, score, _) in enumerate(ranked, 1)))
+            "".join(f"{q} Q0 {d} {rel}\n" for q, (_, ranked) in TINY.items() for d, _, _, rel in ranked)
+        )
+        (folder / f"run.dl{year}.bm25-top100.trec").write_text(
+            "".join(
+                f"{q} Q0 {d} {rank} {score} bm25\n"
+                for q, (_, ranked) in TINY.items()
+                for rank, (d, _, score, _) in enumerate(ranked, 1)
+            )
+        )
     return root
 
 
 def env_with(tmp_path: Path, site: Path | None) -> dict:
-    env = dict(os.environ, HARNESS_DATA_ROOT=str(tmp_path / "data"), IR_DATASETS_HOME=str(tmp_path / "irds"),
-               HF_HUB_OFFLINE="1", MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false")
+    env = dict(
+        os.environ,
+        HARNESS_DATA_ROOT=str(tmp_path / "data"),
+        IR_DATASETS_HOME=str(tmp_path / "irds"),
+        HF_HUB_OFFLINE="1",
+        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
+    )
     if site:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     return env
@@ -83,15 +103,24 @@ def test_new_reranker_installs_passes_its_tests_and_runs_tracked(tmp_path):
     env = env_with(tmp_path, site)
     sh(harness("plugins", "new", "my_reranker", "--kind", "reranker"), tmp_path, env)
     package = tmp_path / "my_reranker"
-    sh([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *NO_ISOLATION, "--target", site,
-        package], tmp_path, env)
+    sh([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *NO_ISOLATION, "--target", site, package], tmp_path, env)
     tests = sh([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], package, env)
     assert "6 passed" in tests
     listing = sh(harness("plugins", "list"), tmp_path, env)
     assert re.search(r"^my_reranker +my-reranker 0\.1\.0\n    reranker:my_reranker\n", listing, re.M), listing
     results = tmp_path / "results"
-    sh(harness("run", "reranker=my_reranker", "retriever=run", "experiment_name=authoring",
-               f"results_dir={results}", "show_progress=false"), tmp_path, env)
+    sh(
+        harness(
+            "run",
+            "reranker=my_reranker",
+            "retriever=run",
+            "experiment_name=authoring",
+            f"results_dir={results}",
+            "show_progress=false",
+        ),
+        tmp_path,
+        env,
+    )
     [run] = mlflow_runs(results, "authoring")
     assert run.info.status == "FINISHED"
     assert run.data.tags["harness.system"] == "run+my_reranker"
@@ -114,9 +143,21 @@ def test_rrf_example_plugin_in_a_sweep(tmp_path):
     pytest.importorskip("harness_rrf", reason="pip install -e examples/harness-rrf (scripts/setup.sh does)")
     write_tiny_msmarco(tmp_path / "data")
     results = tmp_path / "results"
-    sh(harness("run", "-m", "retriever=run", "reranker=rrf", "reranker.k=1,60", "tracking=none",
-               "experiment_name=rrf", f"results_dir={results}", "show_progress=false"), tmp_path,
-       env_with(tmp_path, None))
+    sh(
+        harness(
+            "run",
+            "-m",
+            "retriever=run",
+            "reranker=rrf",
+            "reranker.k=1,60",
+            "tracking=none",
+            "experiment_name=rrf",
+            f"results_dir={results}",
+            "show_progress=false",
+        ),
+        tmp_path,
+        env_with(tmp_path, None),
+    )
 
     folders = sorted((results / "rrf").iterdir())
     assert len(folders) == 2

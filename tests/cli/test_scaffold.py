@@ -28,8 +28,7 @@ def test_bad_name_is_refused(tmp_path):
 def test_unknown_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as err:
         new_plugin("mine", "ranker", tmp_path)
-    assert str(err.value) == ("unknown plugin kind 'ranker'; kinds: retriever, reranker, peft, generator, noise, "
-                              "metric, dataset")
+    assert str(err.value) == ("unknown plugin kind 'ranker'; kinds: retriever, reranker, peft, generator, noise, metric, dataset")
 
 
 def test_existing_folder_is_not_overwritten(tmp_path):
@@ -42,9 +41,16 @@ def test_existing_folder_is_not_overwritten(tmp_path):
 def test_package_layout(tmp_path):
     root = new_plugin("my_noise", "noise", tmp_path)
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert files == ["README.md", "my_noise/__init__.py", "my_noise/component.py", "my_noise/conf/__init__.py",
-                     "my_noise/conf/noise/my_noise.yaml", "my_noise/plugin.py", "pyproject.toml",
-                     "tests/test_my_noise.py"]
+    assert files == [
+        "README.md",
+        "my_noise/__init__.py",
+        "my_noise/component.py",
+        "my_noise/conf/__init__.py",
+        "my_noise/conf/noise/my_noise.yaml",
+        "my_noise/plugin.py",
+        "pyproject.toml",
+        "tests/test_my_noise.py",
+    ]
     assert '[project.entry-points."harness.plugins"]\nmy_noise = "my_noise.plugin"' in (root / "pyproject.toml").read_text()
 
 
@@ -52,12 +58,28 @@ def test_package_layout(tmp_path):
 def test_every_kind_passes_its_own_tests_once_installed(tmp_path):
     site = tmp_path / "site"
     roots = [new_plugin(f"my_{kind}", kind, tmp_path) for kind in OTHER_KINDS]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *NO_ISOLATION,
-                    "--target", str(site), *map(str, roots)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *NO_ISOLATION, "--target", str(site), *map(str, roots)],
+        check=True,
+        capture_output=True,
+    )
     env = {"PYTHONPATH": str(site), "IR_DATASETS_HOME": str(tmp_path / "irds")}
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
-                          *[str(r / "tests") for r in roots]], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, **env})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--import-mode=importlib",
+            *[str(r / "tests") for r in roots],
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
     assert out.returncode == 0, out.stdout[-4000:]
     # 5 contract checks per component, a Hydra config test for all but the metric; 2 dataset tests.
     assert "31 passed" in out.stdout

@@ -55,9 +55,11 @@ def test_a_run_of_another_dataset_is_refused(tiny_root, tmp_path, capsys):
     path = tmp_path / "other.trec"
     path.write_text("".join(f"x{i} Q0 d{i} 1 1.0 t\n" for i in range(5)))
     code, _, err = cli(capsys, "evaluate", str(path), "--dataset", DL19)
-    assert code == 2 and err == (f"harness: error: {path}: no query of the run is judged in '{DL19}': run queries "
-                                 "'x0', 'x1', 'x2', ... (5 in all); judged queries '101', '102', '103', ... "
-                                 "(4 in all). Is the run for this dataset?\n")
+    assert code == 2 and err == (
+        f"harness: error: {path}: no query of the run is judged in '{DL19}': run queries "
+        "'x0', 'x1', 'x2', ... (5 in all); judged queries '101', '102', '103', ... "
+        "(4 in all). Is the run for this dataset?\n"
+    )
     code, _, err = cli(capsys, "leaderboard", "--dataset", DL19, "--run-file", str(path))
     assert code == 2 and err.startswith(f"harness: error: --run-file {path}: no query of the run is judged")
 
@@ -68,15 +70,15 @@ def test_bad_qrels_reach_the_user_cleanly(tiny_root, tmp_path, capsys):
     path = tmp_path / "good.trec"
     path.write_text(GOOD)
     code, _, err = cli(capsys, "evaluate", str(path), "--dataset", DL19)
-    assert code == 2 and err.startswith(f"harness: error: {qrels}:10: duplicate judgment for query '101', "
-                                        "document '4': first on line 1")
+    assert code == 2 and err.startswith(
+        f"harness: error: {qrels}:10: duplicate judgment for query '101', document '4': first on line 1"
+    )
 
 
 def run_folder(tiny_root, tmp_path, *overrides):
     from omegaconf import OmegaConf
 
-    composed = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={tmp_path / 'results'}",
-                                   *overrides])
+    composed = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={tmp_path / 'results'}", *overrides])
     return run_experiment(OmegaConf.to_container(composed, resolve=True)).run_dir
 
 
@@ -87,10 +89,13 @@ def test_evaluate_reproduces_a_run_folder_exactly(tiny_root, tmp_path, capsys):
     code, out, _ = cli(capsys, "evaluate", str(run_dir / "run.trec"), "--dataset", DL19, "--json")
     assert code == 0 and json.loads(out) == metrics  # exactly: full-precision scores, one ranking rule
     code, out, _ = cli(capsys, "evaluate", str(run_dir / "run.trec"), "--dataset", DL19)
-    assert ("(3 judged queries, binary rel >= 1)\n  from the run folder's config.yaml: "
-            "dataset.binary_relevance_level=1, dataset.query_limit=3") in out
-    code, out, _ = cli(capsys, "evaluate", str(run_dir / "run.trec"), "--dataset", DL19,
-                       "--binary-relevance-level", "2", "--json")
+    assert (
+        "(3 judged queries, binary rel >= 1)\n  from the run folder's config.yaml: "
+        "dataset.binary_relevance_level=1, dataset.query_limit=3"
+    ) in out
+    code, out, _ = cli(
+        capsys, "evaluate", str(run_dir / "run.trec"), "--dataset", DL19, "--binary-relevance-level", "2", "--json"
+    )
     assert json.loads(out) != metrics  # the override still wins
 
 
@@ -98,9 +103,22 @@ def test_evaluate_reproduces_a_run_folder_exactly(tiny_root, tmp_path, capsys):
 @pytest.mark.parametrize("kind", ["duplicate", "not utf-8", "empty"])
 def test_harness_run_refuses_bad_run_files(tiny_root, tmp_path, kind):
     path, message = bad_file(tmp_path, kind)
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", f"retriever.path={path}",
-                          "tracking=none", f"results_dir={tmp_path / 'r'}"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "retriever=run",
+            f"retriever.path={path}",
+            "tracking=none",
+            f"results_dir={tmp_path / 'r'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2 and f"harness: error: {path}{message}" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -109,7 +127,12 @@ def test_harness_run_refuses_bad_run_files(tiny_root, tmp_path, kind):
 def test_harness_run_refuses_a_dataset_run_file_that_is_not_utf8(tiny_root, tmp_path):
     official = tiny_root / "msmarco-passage-mini" / "run.dl19.bm25-top100.trec"
     official.write_bytes(official.read_bytes() + b"104 Q0 \xe9 9 0.5 bm25\n")
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "tracking=none",
-                          f"results_dir={tmp_path / 'r'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "retriever=run", "tracking=none", f"results_dir={tmp_path / 'r'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"harness: error: {official}:9: not valid UTF-8: byte 0xe9 at column 8" in out.stderr

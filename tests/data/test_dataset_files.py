@@ -85,8 +85,7 @@ QRELS = """\
 """
 
 
-def write(folder: Path, docs=TREC_DOCS, queries=TREC_TOPICS, qrels=QRELS,
-          names=("docs.trec", "topics.txt", "qrels.txt")):
+def write(folder: Path, docs=TREC_DOCS, queries=TREC_TOPICS, qrels=QRELS, names=("docs.trec", "topics.txt", "qrels.txt")):
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in zip(names, (docs, queries, qrels)):
         (folder / name).write_bytes(text.encode() if isinstance(text, str) else text)
@@ -106,9 +105,17 @@ def load(paths, **options):
 
 # -- formats -------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,fmt", [("d1\tcats\n", "tsv"), ('{"id": "d1", "text": "cats"}\n', "jsonl"),
-                                      ("<DOC><DOCNO>d1</DOCNO></DOC>\n", "trec"),
-                                      ("\ufeff\n\n   <top>\n", "trec"), ("\n  {\"_id\": 1}\n", "jsonl")])
+
+@pytest.mark.parametrize(
+    "text,fmt",
+    [
+        ("d1\tcats\n", "tsv"),
+        ('{"id": "d1", "text": "cats"}\n', "jsonl"),
+        ("<DOC><DOCNO>d1</DOCNO></DOC>\n", "trec"),
+        ("\ufeff\n\n   <top>\n", "trec"),
+        ('\n  {"_id": 1}\n', "jsonl"),
+    ],
+)
 def test_format_is_detected_from_the_first_non_blank_character(tmp_path, text, fmt):
     (tmp_path / "f").write_text(text, encoding="utf-8")
     assert detect(tmp_path / "f", "docs", "dataset.docs") == fmt
@@ -117,8 +124,7 @@ def test_format_is_detected_from_the_first_non_blank_character(tmp_path, text, f
 def test_each_document_format_is_read(tmp_path):
     (tmp_path / "d.tsv").write_text("d1\tcats sit\n\nd2\tparis\tfrance\n")
     (tmp_path / "d.jsonl").write_text('{"doc_id": "d1", "text": "cats", "title": "Pets"}\n{"_id": 7, "text": "x"}\n')
-    assert [d for _, d in read_docs(tmp_path / "d.tsv", "tsv")] == [FileDoc("d1", "cats sit"),
-                                                                   FileDoc("d2", "paris\tfrance")]
+    assert [d for _, d in read_docs(tmp_path / "d.tsv", "tsv")] == [FileDoc("d1", "cats sit"), FileDoc("d2", "paris\tfrance")]
     docs = [d for _, d in read_docs(tmp_path / "d.jsonl", "jsonl")]
     assert docs == [FileDoc("d1", "cats", "Pets"), FileDoc("7", "x")] and docs[0].default_text() == "Pets cats"
 
@@ -132,9 +138,15 @@ def test_trec_sgml_fields_title_text_and_metadata(tmp_path):
     assert read[3][1].text == "1990 The river Seine flows through Paris."  # other fields joined in file order
 
 
-@pytest.mark.parametrize("field,text", [("title", "cat mat"), ("desc", "Where do cats sit?"),
-                                        ("title+desc", "cat mat Where do cats sit?"),
-                                        ("narr", "A relevant document says where cats sit.")])
+@pytest.mark.parametrize(
+    "field,text",
+    [
+        ("title", "cat mat"),
+        ("desc", "Where do cats sit?"),
+        ("title+desc", "cat mat Where do cats sit?"),
+        ("narr", "A relevant document says where cats sit."),
+    ],
+)
 def test_trec_topics_field_is_chosen(tmp_path, field, text):
     [_, topics, _] = write(tmp_path)
     assert next(read_queries(topics, "trec", field)) == (1, FileQuery("401", text))
@@ -148,8 +160,13 @@ def test_query_tsv_and_jsonl(tmp_path):
 
 
 def test_given_format_overrides_detection(tmp_path, irds_home):
-    paths = write(tmp_path, docs="<b>\tbold\nd2\tplain\n", queries="401\tcat mat\n",
-                  qrels="401 0 <b> 1\n", names=("docs.txt", "topics.tsv", "qrels.txt"))
+    paths = write(
+        tmp_path,
+        docs="<b>\tbold\nd2\tplain\n",
+        queries="401\tcat mat\n",
+        qrels="401 0 <b> 1\n",
+        names=("docs.txt", "topics.tsv", "qrels.txt"),
+    )
     with pytest.raises(FormatError, match="text outside <DOC>"):
         list(load(paths)[1].docs_iter())  # auto reads '<' as TREC SGML
     _, dataset = load(paths, docs_format="tsv")
@@ -157,6 +174,7 @@ def test_given_format_overrides_detection(tmp_path, irds_home):
 
 
 # -- validation ----------------------------------------------------------------
+
 
 def test_missing_file_and_unset_key_name_the_key(tmp_path, irds_home):
     docs, topics, qrels = write(tmp_path)
@@ -172,8 +190,14 @@ def test_missing_file_and_unset_key_name_the_key(tmp_path, irds_home):
 def test_relative_paths_are_read_from_the_current_directory(tmp_path, irds_home, monkeypatch):
     write(tmp_path / "collection")
     monkeypatch.chdir(tmp_path)
-    cfg = compose_run_config(["dataset=files", "dataset.docs=collection/docs.trec",
-                              "dataset.queries=collection/topics.txt", "dataset.qrels=collection/qrels.txt"])
+    cfg = compose_run_config(
+        [
+            "dataset=files",
+            "dataset.docs=collection/docs.trec",
+            "dataset.queries=collection/topics.txt",
+            "dataset.qrels=collection/qrels.txt",
+        ]
+    )
     dataset_id = OmegaConf.to_container(cfg, resolve=True)["dataset"]["id"]
     assert f"docs={tmp_path / 'collection' / 'docs.trec'};" in dataset_id  # absolute in the id
     monkeypatch.chdir("/")
@@ -181,18 +205,24 @@ def test_relative_paths_are_read_from_the_current_directory(tmp_path, irds_home,
     assert len(list(dataset.docs_iter())) == 6
 
 
-@pytest.mark.parametrize("which,text,message", [
-    ("docs", "\n\n", r"dataset.docs: .*docs.trec is empty: expected documents"),
-    ("queries", "", r"dataset.queries: .*topics.txt is empty: expected queries"),
-    ("docs", "d1\tcats\nd2\tdogs\nd1\tagain\n", r"docs.trec:3: duplicate document id 'd1': first on line 1"),
-    ("queries", "<top><num>401<title>a</top>\n\n<top><num>401<title>b</top>\n",
-     r"topics.txt:3: duplicate query id '401': first on line 1"),
-    ("docs", b"d1\tcats\nd2\tcaf\xe9\n", r"docs.trec:2: not valid UTF-8: byte 0xe9"),
-    ("docs", "<DOC>\n<DOCNO>d1</DOCNO>\n", r"docs.trec:1: <DOC> opened here is never closed"),
-    ("docs", "<DOC><TEXT>no id</TEXT></DOC>\n", r"docs.trec:1: document starting here has no <DOCNO>"),
-    ("queries", "<top><num>401<title>a</top>\n<top><num>402</top>\n", r"topics.txt:2: topic 402: no text in <title>"),
-    ("docs", '{"id": "d1"}\n', r"docs.trec:1: key 'text': expected a string, got nothing"),
-])
+@pytest.mark.parametrize(
+    "which,text,message",
+    [
+        ("docs", "\n\n", r"dataset.docs: .*docs.trec is empty: expected documents"),
+        ("queries", "", r"dataset.queries: .*topics.txt is empty: expected queries"),
+        ("docs", "d1\tcats\nd2\tdogs\nd1\tagain\n", r"docs.trec:3: duplicate document id 'd1': first on line 1"),
+        (
+            "queries",
+            "<top><num>401<title>a</top>\n\n<top><num>401<title>b</top>\n",
+            r"topics.txt:3: duplicate query id '401': first on line 1",
+        ),
+        ("docs", b"d1\tcats\nd2\tcaf\xe9\n", r"docs.trec:2: not valid UTF-8: byte 0xe9"),
+        ("docs", "<DOC>\n<DOCNO>d1</DOCNO>\n", r"docs.trec:1: <DOC> opened here is never closed"),
+        ("docs", "<DOC><TEXT>no id</TEXT></DOC>\n", r"docs.trec:1: document starting here has no <DOCNO>"),
+        ("queries", "<top><num>401<title>a</top>\n<top><num>402</top>\n", r"topics.txt:2: topic 402: no text in <title>"),
+        ("docs", '{"id": "d1"}\n', r"docs.trec:1: key 'text': expected a string, got nothing"),
+    ],
+)
 def test_bad_files_are_errors_naming_file_line_and_expectation(tmp_path, irds_home, which, text, message):
     paths = write(tmp_path, **{which: text}, qrels="401 0 d1 1\n")
     with pytest.raises(DataError, match=message):
@@ -203,8 +233,11 @@ def test_bad_files_are_errors_naming_file_line_and_expectation(tmp_path, irds_ho
 def test_queries_matching_no_qrels_is_an_error(tmp_path, irds_home):
     paths = write(tmp_path, qrels="999 0 LA01 1\n")
     _, dataset = load(paths)
-    with pytest.raises(DataError, match=r"dataset.qrels .*qrels.txt: none of its 1 judged queries \('999'\) is a "
-                                        r"query of dataset.queries .*topics.txt \('401', '402', '403'\)"):
+    with pytest.raises(
+        DataError,
+        match=r"dataset.qrels .*qrels.txt: none of its 1 judged queries \('999'\) is a "
+        r"query of dataset.queries .*topics.txt \('401', '402', '403'\)",
+    ):
         datasets.qrels(dataset, "files")
 
 
@@ -219,27 +252,39 @@ def test_judged_documents_not_in_the_collection_are_a_warning_with_counts(tmp_pa
 
 # -- end to end ----------------------------------------------------------------
 
+
 def file_overrides(paths):
     return ["dataset=files", *(f"dataset.{k}={p}" for k, p in zip(("docs", "queries", "qrels"), paths))]
 
 
 def run_files(tmp_path, paths, *overrides):
-    config = compose_run_config([*file_overrides(paths), "retriever=bm25", "tracking=none", "show_progress=false",
-                                 f"results_dir={tmp_path / 'results'}", *overrides])
+    config = compose_run_config(
+        [
+            *file_overrides(paths),
+            "retriever=bm25",
+            "tracking=none",
+            "show_progress=false",
+            f"results_dir={tmp_path / 'results'}",
+            *overrides,
+        ]
+    )
     return run_experiment(OmegaConf.to_container(config, resolve=True))
 
 
 def trec_eval(qrels: dict, run: dict, level: int) -> dict[str, float]:
-    main_measures = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100", "map"},
-                                                   relevance_level=level).evaluate(run)
+    main_measures = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100", "map"}, relevance_level=level).evaluate(
+        run
+    )
     top10 = {q: dict(ranked(docs)[:10]) for q, docs in run.items()}
     rr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}, relevance_level=level).evaluate(top10)
     judged = [q for q in qrels if q in main_measures]
     mean = lambda values: sum(values) / len(qrels)  # noqa: E731  queries without results score 0
-    return {"ndcg@10": mean(main_measures[q]["ndcg_cut_10"] for q in judged),
-            "mrr@10": mean(rr[q]["recip_rank"] for q in judged if q in rr),
-            "recall@100": mean(main_measures[q]["recall_100"] for q in judged),
-            "map": mean(main_measures[q]["map"] for q in judged)}
+    return {
+        "ndcg@10": mean(main_measures[q]["ndcg_cut_10"] for q in judged),
+        "mrr@10": mean(rr[q]["recip_rank"] for q in judged if q in rr),
+        "recall@100": mean(main_measures[q]["recall_100"] for q in judged),
+        "map": mean(main_measures[q]["map"] for q in judged),
+    }
 
 
 @pytest.mark.parametrize("level", [1, 2])
@@ -281,8 +326,11 @@ def test_a_reranker_reads_the_files_docstore(tmp_path, irds_home):
 
     tokenizer = AutoTokenizer.from_pretrained(packaged_minilm())
     torch.manual_seed(0)  # a tiny random encoder: the point is that reranking reads every text from the docstore
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=64)).save_pretrained(tmp_path / "bert")
+    BertModel(
+        BertConfig(
+            vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        )
+    ).save_pretrained(tmp_path / "bert")
     tokenizer.save_pretrained(tmp_path / "bert")
     result = run_files(tmp_path, write(tmp_path / "data"), "reranker=bi_encoder", f"reranker.model={tmp_path / 'bert'}")
     run = read_run(result.run_dir / "run.trec")
@@ -310,6 +358,7 @@ def test_convention_line_names_level_and_negative_labels():
 
 # -- harness datasets check ----------------------------------------------------
 
+
 def check(capsys, *overrides):
     code = main(["datasets", "check", *overrides])
     captured = capsys.readouterr()
@@ -319,10 +368,15 @@ def check(capsys, *overrides):
 def test_check_prints_counts_and_warnings_and_exits_0(tmp_path, irds_home, capsys):
     code, out, _ = check(capsys, *file_overrides(write(tmp_path)))
     assert code == 0
-    for line in ["documents                               6", "queries                                 3",
-                 "judged queries                          2", "queries without judgments               1",
-                 "judgments                               8", "judged documents not in the collection  1",
-                 "judgments by label                      -1: 1, 0: 2, 1: 3, 2: 2"]:
+    for line in [
+        "documents                               6",
+        "queries                                 3",
+        "judged queries                          2",
+        "queries without judgments               1",
+        "judgments                               8",
+        "judged documents not in the collection  1",
+        "judgments by label                      -1: 1, 0: 2, 1: 3, 2: 2",
+    ]:
         assert line in out, out
     assert "relevance: label >= 1" in out
     assert "warning: dataset.qrels" in out and "'LA99'" in out and "error:" not in out
@@ -333,8 +387,13 @@ def test_check_exits_1_on_errors_and_2_on_unreadable_input(tmp_path, irds_home, 
     assert code == 1 and "error: dataset.qrels" in out and "none of its 1 judged queries" in out
     code, out, _ = check(capsys, *file_overrides(write(tmp_path, docs="d1\tx\nd1\ty\n", qrels="401 0 d1 1\n")))
     assert code == 1 and "docs.trec:2: duplicate document id 'd1': first on line 1" in out
-    code, _, err = check(capsys, "dataset=files", f"dataset.docs={tmp_path / 'none.trec'}",
-                         f"dataset.queries={tmp_path / 'topics.txt'}", f"dataset.qrels={tmp_path / 'qrels.txt'}")
+    code, _, err = check(
+        capsys,
+        "dataset=files",
+        f"dataset.docs={tmp_path / 'none.trec'}",
+        f"dataset.queries={tmp_path / 'topics.txt'}",
+        f"dataset.qrels={tmp_path / 'qrels.txt'}",
+    )
     assert code == 2 and "harness: error: dataset.docs: " in err and "none.trec not found" in err
     code, _, err = check(capsys, "dataset.no_such_key=1")
     assert code == 2 and "harness: error: datasets check dataset.no_such_key=1" in err
@@ -353,8 +412,11 @@ def test_a_dataset_whose_queries_match_no_judgment_fails_before_any_stage(tiny_r
     # The issue's case: an ir_datasets dataset with 0 matching queries ran for minutes, then ranx crashed.
     (tiny_root / "msmarco-passage-mini" / "topics.dl19-passage.txt").write_text("999\tunjudged\n")
     config = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={tmp_path / 'results'}"])
-    with pytest.raises(DataError, match=r"dataset 'msmarco-passage-mini/trec-dl-2019': no query to run: none of its "
-                                        r"\d+ judged queries \('101', "):
+    with pytest.raises(
+        DataError,
+        match=r"dataset 'msmarco-passage-mini/trec-dl-2019': no query to run: none of its "
+        r"\d+ judged queries \('101', ",
+    ):
         run_experiment(OmegaConf.to_container(config, resolve=True))
     cache = tmp_path / "results" / "cache"
     assert not (cache / "bm25-index").exists() and not (cache / "retrieve").exists()  # no stage ran

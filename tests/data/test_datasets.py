@@ -41,8 +41,16 @@ def test_docstore_is_not_written_beside_the_source(tiny_root):
     ds = load("msmarco-passage-mini/trec-dl-2019", tiny_root)
     ds.docs_store().get("1")
     assert sorted(p.name for p in (tiny_root / "msmarco-passage-mini").iterdir()) == sorted(
-        ["collection.tsv", "topics.dl19-passage.txt", "topics.dl20.txt", "qrels.dl19-passage.txt",
-         "qrels.dl20-passage.txt", "run.dl19.bm25-top100.trec", "run.dl20.bm25-top100.trec"])
+        [
+            "collection.tsv",
+            "topics.dl19-passage.txt",
+            "topics.dl20.txt",
+            "qrels.dl19-passage.txt",
+            "qrels.dl20-passage.txt",
+            "run.dl19.bm25-top100.trec",
+            "run.dl20.bm25-top100.trec",
+        ]
+    )
 
 
 def test_missing_data_says_where_it_looked(tmp_path, monkeypatch):
@@ -128,10 +136,13 @@ def test_default_data_root_is_beside_the_checkout(monkeypatch):
     assert datasets.default_data_root() == Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-@pytest.mark.parametrize("name, read", [
-    ("topics.dl19-passage.txt", lambda ds: datasets.queries(ds, "msmarco-passage-mini/trec-dl-2019")),
-    ("collection.tsv", lambda ds: list(ds.docs_iter())),
-])
+@pytest.mark.parametrize(
+    "name, read",
+    [
+        ("topics.dl19-passage.txt", lambda ds: datasets.queries(ds, "msmarco-passage-mini/trec-dl-2019")),
+        ("collection.tsv", lambda ds: list(ds.docs_iter())),
+    ],
+)
 def test_bad_utf8_in_files_read_by_ir_datasets_names_file_and_line(tiny_root, name, read):
     # ir_datasets' own TSV readers decode in 8 KB chunks: without the checked stream this was a bare
     # UnicodeDecodeError wrapped in a misleading IR_DATASETS_HOME hint.

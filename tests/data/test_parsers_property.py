@@ -23,13 +23,14 @@ from harness.data.trec_io import read_qrels, read_run, write_run
 BOUNDED = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 # One TREC column: printable, no whitespace (Python's split() counts Cc, Zs, Zl, Zp as whitespace).
-TOKEN = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), blacklist_characters="\ufeff"),
-                min_size=1, max_size=6)
+TOKEN = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), blacklist_characters="\ufeff"), min_size=1, max_size=6
+)
 SCORE = st.floats(allow_nan=False, allow_infinity=False)
-RUNS = st.dictionaries(TOKEN, st.dictionaries(TOKEN.filter(lambda d: d != "Q0"), SCORE, min_size=1, max_size=5),
-                       min_size=1, max_size=4)
-QRELS = st.dictionaries(TOKEN, st.dictionaries(TOKEN, st.integers(-3, 10 ** 12), min_size=1, max_size=5),
-                        min_size=1, max_size=4)
+RUNS = st.dictionaries(
+    TOKEN, st.dictionaries(TOKEN.filter(lambda d: d != "Q0"), SCORE, min_size=1, max_size=5), min_size=1, max_size=4
+)
+QRELS = st.dictionaries(TOKEN, st.dictionaries(TOKEN, st.integers(-3, 10**12), min_size=1, max_size=5), min_size=1, max_size=4)
 
 
 def in_temp(data: bytes, read, name: str = "input.txt"):
@@ -61,11 +62,11 @@ def qrels_text(qrels) -> bytes:
 
 
 def drop_column(cols: list[bytes], i: int) -> list[bytes]:
-    return cols[:i] + cols[i + 1:]
+    return cols[:i] + cols[i + 1 :]
 
 
 def double_column(cols: list[bytes], i: int) -> list[bytes]:
-    return cols[:i + 1] + cols[i:]
+    return cols[: i + 1] + cols[i:]
 
 
 @st.composite
@@ -98,7 +99,7 @@ def any_damage(draw, data: bytes) -> bytes:
     """A byte flipped, or a line cut short: may or may not leave a valid file."""
     position = draw(st.integers(0, len(data) - 1))
     if draw(st.booleans()):
-        return data[:position] + bytes([draw(st.integers(0, 255))]) + data[position + 1:]
+        return data[:position] + bytes([draw(st.integers(0, 255))]) + data[position + 1 :]
     end = data.find(b"\n", position)
     return data[:position] + (data[end:] if end >= 0 else b"")
 
@@ -176,13 +177,16 @@ PASSAGE = st.one_of(st.text(max_size=20), st.fixed_dictionaries({"text": st.text
 def qa_records(draw) -> list[dict]:
     """Records with unique ids (strings, integers or the line number); passages with or without ids."""
     records = []
-    ids = draw(st.lists(st.one_of(TOKEN, st.integers(0, 10 ** 6), st.none()), min_size=1, max_size=4))
+    ids = draw(st.lists(st.one_of(TOKEN, st.integers(0, 10**6), st.none()), min_size=1, max_size=4))
     effective = [str(line if qid is None else qid) for line, qid in enumerate(ids, start=1)]
     assume(len(set(effective)) == len(effective))  # no record's id is another's (or its line number)
     for number, qid in enumerate(ids):
-        record = {"question": draw(TEXT), "answers": draw(st.lists(TEXT, min_size=1, max_size=3)),
-                  "gold_passages": draw(st.lists(PASSAGE, min_size=1, max_size=3)),
-                  "distractors": draw(st.lists(PASSAGE, max_size=2))}
+        record = {
+            "question": draw(TEXT),
+            "answers": draw(st.lists(TEXT, min_size=1, max_size=3)),
+            "gold_passages": draw(st.lists(PASSAGE, min_size=1, max_size=3)),
+            "distractors": draw(st.lists(PASSAGE, max_size=2)),
+        }
         if qid is not None:
             record["id"] = qid
         for role, key in (("gold", "gold_passages"), ("distractor", "distractors")):
@@ -226,7 +230,7 @@ def cut_line(draw, data: bytes):
     """(a JSON line cut before its closing brace, its 1-based line): never valid JSON."""
     lines = data.split(b"\n")[:-1]
     number = draw(st.integers(0, len(lines) - 1))
-    lines[number] = lines[number][:draw(st.integers(1, len(lines[number]) - 1))]  # still begins with '{'
+    lines[number] = lines[number][: draw(st.integers(1, len(lines[number]) - 1))]  # still begins with '{'
     return b"\n".join(lines) + b"\n", number + 1
 
 

@@ -10,8 +10,14 @@ from harness.errors import DataError, FormatError
 from harness.plugin_manager import get_plugin_manager
 from harness.data.qa_data import QAQuery, read_jsonl
 
-ITEM = {"id": "q1", "question": "Who?", "answers": ["Ann"], "gold_passages": ["Ann did it."],
-        "distractors": ["Bob did not."], "counterfactuals": [{"id": "cf1", "text": "Carl did it."}]}
+ITEM = {
+    "id": "q1",
+    "question": "Who?",
+    "answers": ["Ann"],
+    "gold_passages": ["Ann did it."],
+    "distractors": ["Bob did not."],
+    "counterfactuals": [{"id": "cf1", "text": "Carl did it."}],
+}
 
 BAD = {**ITEM, "id": "q9", "counterfactuals": []}
 
@@ -24,28 +30,40 @@ def write_lines(path: Path, lines) -> Path:
 def test_reads_generic_records(tmp_path):
     c = read_jsonl(write_lines(tmp_path / "qa.jsonl", [ITEM, {**ITEM, "id": "q2", "counterfactuals": []}]))
     assert c.queries[0] == QAQuery("q1", "Who?", ("Ann",), ("q1/gold/0",), ("cf1",))
-    assert c.docs == {"q1/gold/0": "Ann did it.", "q1/distractor/0": "Bob did not.", "cf1": "Carl did it.",
-                      "q2/gold/0": "Ann did it.", "q2/distractor/0": "Bob did not."}
+    assert c.docs == {
+        "q1/gold/0": "Ann did it.",
+        "q1/distractor/0": "Bob did not.",
+        "cf1": "Carl did it.",
+        "q2/gold/0": "Ann did it.",
+        "q2/distractor/0": "Bob did not.",
+    }
     assert c.qrels["q1"] == {"q1/gold/0": 1, "q1/distractor/0": 0, "cf1": 0}
 
 
 def test_counterfactual_answers_are_kept(tmp_path):
-    c = read_jsonl(write_lines(tmp_path / "qa.jsonl", [{**ITEM, "counterfactual_answers": ["Carl"]},
-                                                       {**ITEM, "id": "q2", "counterfactual_answers": []}]))
+    c = read_jsonl(
+        write_lines(
+            tmp_path / "qa.jsonl",
+            [{**ITEM, "counterfactual_answers": ["Carl"]}, {**ITEM, "id": "q2", "counterfactual_answers": []}],
+        )
+    )
     assert c.queries[0].counterfactual_answers == ("Carl",) and c.queries[1].counterfactual_answers == ()
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({**BAD, "counterfactual_answers": "Carl"}), "'counterfactual_answers' must be a list"),
-    (json.dumps({**BAD, "counterfactual_answers": [""]}), "'counterfactual_answers' must be a list"),
-    (json.dumps({**BAD, "answers": []}), "'answers' must be a non-empty list"),
-    (json.dumps({k: v for k, v in BAD.items() if k != "question"}), "'question'"),
-    (json.dumps({**BAD, "gold_passages": [3]}), "gold passage 0 must be a string"),
-    (json.dumps({**BAD, "distractors": "x"}), "'distractors' must be a list"),
-    (json.dumps(ITEM), "duplicate id 'q1'"),
-    (json.dumps([1]), "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({**BAD, "counterfactual_answers": "Carl"}), "'counterfactual_answers' must be a list"),
+        (json.dumps({**BAD, "counterfactual_answers": [""]}), "'counterfactual_answers' must be a list"),
+        (json.dumps({**BAD, "answers": []}), "'answers' must be a non-empty list"),
+        (json.dumps({k: v for k, v in BAD.items() if k != "question"}), "'question'"),
+        (json.dumps({**BAD, "gold_passages": [3]}), "gold passage 0 must be a string"),
+        (json.dumps({**BAD, "distractors": "x"}), "'distractors' must be a list"),
+        (json.dumps(ITEM), "duplicate id 'q1'"),
+        (json.dumps([1]), "expected a JSON object"),
+    ],
+)
 def test_malformed_line_names_file_and_line(tmp_path, bad, message):
     path = write_lines(tmp_path / "qa.jsonl", [ITEM, "", bad])
     with pytest.raises(FormatError, match=message) as info:
@@ -56,8 +74,15 @@ def test_malformed_line_names_file_and_line(tmp_path, bad, message):
 def write_halueval(root: Path, n: int = 30) -> Path:
     folder = root / "halueval-qa"
     folder.mkdir(parents=True)
-    rows = [{"knowledge": f"Passage {i} says the answer is word{i}.", "question": f"What is answer {i}?",
-             "right_answer": f"word{i}", "hallucinated_answer": "wrong"} for i in range(n)]
+    rows = [
+        {
+            "knowledge": f"Passage {i} says the answer is word{i}.",
+            "question": f"What is answer {i}?",
+            "right_answer": f"word{i}",
+            "hallucinated_answer": "wrong",
+        }
+        for i in range(n)
+    ]
     write_lines(folder / "qa_one-turn_data.json", rows)
     return root
 
@@ -101,18 +126,25 @@ def test_qa_jsonl_pattern_needs_no_code(tmp_path):
     assert {d.doc_id for d in ds.docs_iter()} == {"q1/gold/0", "q1/distractor/0", "cf1"}
 
 
-@pytest.mark.parametrize("bad, message", [
-    (json.dumps({**BAD, "id": {"a": 1}}), "key 'id' must be a string or an integer, got dict"),
-    (json.dumps({**BAD, "id": None}), "key 'id' must be a string or an integer, got NoneType"),
-    (json.dumps({**BAD, "id": True}), "key 'id' must be a string or an integer, got bool"),
-    (json.dumps({**BAD, "id": "q 9"}), "key 'id' 'q 9' must be non-empty and hold no whitespace"),
-    (json.dumps({**BAD, "answers": ["Ann", " "]}), "key 'answers' must be a non-empty list of non-empty strings"),
-    (json.dumps({**BAD, "gold_passages": [{"id": [1], "text": "t"}]}),
-     "gold passage 0: key 'id' must be a string or an integer, got list"),
-    (json.dumps({**BAD, "distractors": [{"text": 3}]}), "distractor passage 0 must be a string or"),
-    ('{"id": "q9", "id": "q10", "question": "Who?", "answers": ["Ann"], "gold_passages": ["x"]}',
-     "not a valid record (duplicate key 'id')"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (json.dumps({**BAD, "id": {"a": 1}}), "key 'id' must be a string or an integer, got dict"),
+        (json.dumps({**BAD, "id": None}), "key 'id' must be a string or an integer, got NoneType"),
+        (json.dumps({**BAD, "id": True}), "key 'id' must be a string or an integer, got bool"),
+        (json.dumps({**BAD, "id": "q 9"}), "key 'id' 'q 9' must be non-empty and hold no whitespace"),
+        (json.dumps({**BAD, "answers": ["Ann", " "]}), "key 'answers' must be a non-empty list of non-empty strings"),
+        (
+            json.dumps({**BAD, "gold_passages": [{"id": [1], "text": "t"}]}),
+            "gold passage 0: key 'id' must be a string or an integer, got list",
+        ),
+        (json.dumps({**BAD, "distractors": [{"text": 3}]}), "distractor passage 0 must be a string or"),
+        (
+            '{"id": "q9", "id": "q10", "question": "Who?", "answers": ["Ann"], "gold_passages": ["x"]}',
+            "not a valid record (duplicate key 'id')",
+        ),
+    ],
+)
 def test_every_field_type_is_checked(tmp_path, bad, message):
     path = write_lines(tmp_path / "qa.jsonl", [ITEM, bad])
     with pytest.raises(FormatError) as info:
@@ -126,8 +158,9 @@ def test_bad_utf8_names_line_and_byte_without_the_ir_datasets_hint(tmp_path):
     path.write_bytes(first + b'{"question": "Wh\xe9?"}\n')
     with pytest.raises(FormatError) as info:
         read_jsonl(path)
-    assert str(info.value).startswith(f"{path}:2: not valid UTF-8: byte 0xe9 at column 17 "
-                                      f"(byte offset {len(first) + 16} in the file)")
+    assert str(info.value).startswith(
+        f"{path}:2: not valid UTF-8: byte 0xe9 at column 17 (byte offset {len(first) + 16} in the file)"
+    )
     ds = datasets.load(f"qa-jsonl:{path}", get_plugin_manager(), tmp_path)  # through ir_datasets, as a run reads
     with pytest.raises(FormatError) as info:
         datasets.queries(ds, f"qa-jsonl:{path}")

@@ -27,22 +27,31 @@ def test_reads_both_widths(tmp_path):
     assert read_run(written(tmp_path, "q1 d1 2.5\nq1 d2 -1e-3\n")) == {"q1": {"d1": 2.5, "d2": -0.001}}
 
 
-@pytest.mark.parametrize("text, message", [
-    (RUN + "q1 Q0 d1 3 0.5 t\n",
-     "4: duplicate scored document for query 'q1', document 'd1': first on line 1 (trec_eval refuses duplicates)"),
-    ("q1 Q0 d1 1 nan t\n", "1: score 'nan' is not a finite number"),
-    ("q1 Q0 d1 1 -inf t\n", "1: score '-inf' is not a finite number"),
-    ("q1 Q0 d1 1 1e999 t\n", "1: score '1e999' is too large for a double"),
-    ("q1 Q0 d1 1 1_0 t\n", "1: score '1_0' is not a plain decimal number"),
-    ("q1 Q0 d1 1 high t\n", "1: score 'high' is not a number"),
-    (RUN + "q3 Q0 d7\n", "4: 3 columns where line 1 has 6: a run file has one format throughout "
-                         "('qid Q0 docid rank score tag', or 'qid docid score' on every line)"),
-    ("q1 d1 2.5\nq1 Q0 d2 2 1.5 t\n", "2: 6 columns where line 1 has 3: a run file has one format throughout"),
-    ("q1 Q0 17\n", "1: document id 'Q0' in a 3-column line: is it a 6-column line 'qid Q0 docid rank score tag' "
-                   "cut short?"),
-    ("q1 Q0 d1 1 2.5\n", "1: expected 6 columns 'qid Q0 docid rank score tag' (or 3 on every line: "
-                         "'qid docid score'), got 5"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            RUN + "q1 Q0 d1 3 0.5 t\n",
+            "4: duplicate scored document for query 'q1', document 'd1': first on line 1 (trec_eval refuses duplicates)",
+        ),
+        ("q1 Q0 d1 1 nan t\n", "1: score 'nan' is not a finite number"),
+        ("q1 Q0 d1 1 -inf t\n", "1: score '-inf' is not a finite number"),
+        ("q1 Q0 d1 1 1e999 t\n", "1: score '1e999' is too large for a double"),
+        ("q1 Q0 d1 1 1_0 t\n", "1: score '1_0' is not a plain decimal number"),
+        ("q1 Q0 d1 1 high t\n", "1: score 'high' is not a number"),
+        (
+            RUN + "q3 Q0 d7\n",
+            "4: 3 columns where line 1 has 6: a run file has one format throughout "
+            "('qid Q0 docid rank score tag', or 'qid docid score' on every line)",
+        ),
+        ("q1 d1 2.5\nq1 Q0 d2 2 1.5 t\n", "2: 6 columns where line 1 has 3: a run file has one format throughout"),
+        ("q1 Q0 17\n", "1: document id 'Q0' in a 3-column line: is it a 6-column line 'qid Q0 docid rank score tag' cut short?"),
+        (
+            "q1 Q0 d1 1 2.5\n",
+            "1: expected 6 columns 'qid Q0 docid rank score tag' (or 3 on every line: 'qid docid score'), got 5",
+        ),
+    ],
+)
 def test_run_file_errors(tmp_path, text, message):
     path = written(tmp_path, text)
     assert error_of(read_run, path).startswith(f"{path}:{message}")
@@ -60,12 +69,15 @@ def test_empty_files_are_errors(tmp_path, text):
     assert error_of(read_qrels, path) == f"{path}: empty file: no judgment lines"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("q1 0 d1 1\nq1 0 d1 2\n", "2: duplicate judgment for query 'q1', document 'd1': first on line 1"),
-    ("q1 0 d1 1.0\n", "1: relevance '1.0' is not an integer"),
-    ("q1 0 d1\n", "1: expected 4 columns 'qid Q0 docid relevance', got 3"),
-    ("q1 0 d1 1 x\n", "1: expected 4 columns 'qid Q0 docid relevance', got 5"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("q1 0 d1 1\nq1 0 d1 2\n", "2: duplicate judgment for query 'q1', document 'd1': first on line 1"),
+        ("q1 0 d1 1.0\n", "1: relevance '1.0' is not an integer"),
+        ("q1 0 d1\n", "1: expected 4 columns 'qid Q0 docid relevance', got 3"),
+        ("q1 0 d1 1 x\n", "1: expected 4 columns 'qid Q0 docid relevance', got 5"),
+    ],
+)
 def test_qrels_errors(tmp_path, text, message):
     path = written(tmp_path, text, "qrels.txt")
     assert error_of(read_qrels, path).startswith(f"{path}:{message}")
@@ -77,8 +89,9 @@ def test_qrels_keep_negative_grades(tmp_path):
 
 def test_bad_utf8_names_file_line_and_byte(tmp_path):
     path = written(tmp_path, b"q1 Q0 d1 1 2.5 t\nq1 Q0 d\xe92 2 1.5 t\n")
-    assert error_of(read_run, path) == (f"{path}:2: not valid UTF-8: byte 0xe9 at column 8 (byte offset 24 in "
-                                        "the file)\n    'q1 Q0 d\\\\xe92 2 1.5 t'")
+    assert error_of(read_run, path) == (
+        f"{path}:2: not valid UTF-8: byte 0xe9 at column 8 (byte offset 24 in the file)\n    'q1 Q0 d\\\\xe92 2 1.5 t'"
+    )
     qrels = written(tmp_path, b"q1 0 d1 1\n\xff\n", "qrels.txt")
     assert error_of(read_qrels, qrels).startswith(f"{qrels}:2: not valid UTF-8: byte 0xff at column 1 (byte offset 10")
 
@@ -102,12 +115,17 @@ def test_run_lines_follow_the_ranking_rule(tmp_path):
     assert lines == ["q Q0 d2 1 2.0 t\n", "q Q0 d3 2 1.0 t\n", "q Q0 d1 3 1.0 t\n"]  # ties: doc id descending
 
 
-@pytest.mark.parametrize("run, message", [
-    ({"q": {"d": float("nan")}}, "run file: score nan of document 'd' for query 'q' is not a finite number"),
-    ({"q": {"d e": 1.0}}, "run file: document id (query 'q') 'd e' cannot be written: a TREC column is a "
-                          "non-empty string without whitespace"),
-    ({"": {"d": 1.0}}, "run file: query id '' cannot be written"),
-])
+@pytest.mark.parametrize(
+    "run, message",
+    [
+        ({"q": {"d": float("nan")}}, "run file: score nan of document 'd' for query 'q' is not a finite number"),
+        (
+            {"q": {"d e": 1.0}},
+            "run file: document id (query 'q') 'd e' cannot be written: a TREC column is a non-empty string without whitespace",
+        ),
+        ({"": {"d": 1.0}}, "run file: query id '' cannot be written"),
+    ],
+)
 def test_unwritable_runs_are_refused_and_leave_no_file(tmp_path, run, message):
     with pytest.raises(DataError) as info:
         write_run(run, tmp_path / "run.trec")

@@ -18,8 +18,12 @@ from tiny_data import PASSAGES, TOPICS
 def setup(tiny_root, tmp_path):
     pm = get_plugin_manager(entry_point_plugins=False)
     dataset = datasets.load("msmarco-passage-mini/trec-dl-2019", pm, tiny_root)
-    ctx = Context(cache=StageCache(tmp_path / "cache"), dataset_id="msmarco-passage-mini/trec-dl-2019",
-                  data_root=str(tiny_root), show_progress=False)
+    ctx = Context(
+        cache=StageCache(tmp_path / "cache"),
+        dataset_id="msmarco-passage-mini/trec-dl-2019",
+        data_root=str(tiny_root),
+        show_progress=False,
+    )
     return ComponentRegistry(pm), dataset, ctx, list(dataset.queries_iter())
 
 
@@ -38,10 +42,14 @@ def test_bm25_scores_equal_bm25s_used_directly(setup):
     stemmer = Stemmer.Stemmer("english")
     ids = list(PASSAGES)
     model = bm25s.BM25(k1=1.2, b=0.75)
-    model.index(bm25s.tokenize(list(PASSAGES.values()), stopwords="en", stemmer=stemmer, show_progress=False),
-                show_progress=False)
-    docs, scores = model.retrieve(bm25s.tokenize(list(TOPICS.values()), stopwords="en", stemmer=stemmer,
-                                                 show_progress=False), k=len(ids), show_progress=False)
+    model.index(
+        bm25s.tokenize(list(PASSAGES.values()), stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False
+    )
+    docs, scores = model.retrieve(
+        bm25s.tokenize(list(TOPICS.values()), stopwords="en", stemmer=stemmer, show_progress=False),
+        k=len(ids),
+        show_progress=False,
+    )
     for qid, row, row_scores in zip(TOPICS, docs, scores):
         expected = {ids[i]: float(s) for i, s in zip(row, row_scores) if s > 0}
         assert run[qid] == pytest.approx(expected)

@@ -7,8 +7,15 @@ import pytest
 
 from harness.components import Reranker, option
 from harness.errors import DataError
-from harness.testing import (ComponentContract, ContractError, check_batching_invariance,
-                             check_cache_key_stability, check_determinism, check_errors, check_interface)
+from harness.testing import (
+    ComponentContract,
+    ContractError,
+    check_batching_invariance,
+    check_cache_key_stability,
+    check_determinism,
+    check_errors,
+    check_interface,
+)
 
 
 @dataclass
@@ -34,8 +41,9 @@ class Overlap(Reranker):
                 if not isinstance(score, (int, float)):
                     raise DataError(f"run score of ({query.query_id}, {doc_id}) is not a number: {score!r}")
             top = sorted(docs, key=docs.get, reverse=True)[: self.config.top_k]
-            out[query.query_id] = {d: self.config.weight * len(words & set(store.get(d).text.lower().split()))
-                                   + docs[d] for d in top}
+            out[query.query_id] = {
+                d: self.config.weight * len(words & set(store.get(d).text.lower().split())) + docs[d] for d in top
+            }
         return out
 
 
@@ -72,8 +80,9 @@ def test_registered_as_checks_the_installed_entry_point(tmp_path, monkeypatch):
     check_interface(registered, registered_as="kit_overlap")
     with pytest.raises(ContractError) as err:
         check_interface(Overlap, registered_as="kit_overlap")
-    assert str(err.value) == ("reranker 'kit_overlap' is registered as kit_overlap_plugin.Registered, "
-                              f"not {Overlap.__module__}.Overlap")
+    assert str(err.value) == (
+        f"reranker 'kit_overlap' is registered as kit_overlap_plugin.Registered, not {Overlap.__module__}.Overlap"
+    )
     with pytest.raises(ContractError) as err:
         check_interface(Overlap, registered_as="nowhere")
     assert str(err.value).startswith("no installed plugin registers reranker 'nowhere' (registered: ")
@@ -138,27 +147,57 @@ def label(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-@pytest.mark.parametrize("check, broken, message", [
-    (check_interface, WrongParameters, "{}.rerank(dataset, run) must take the parameters of "
-                                       "Reranker.rerank(dataset, queries, run)"),
-    (check_interface, NoHelp, "{}.Config field 'weight' has no help text: declare it with "
-                              "harness.components.option(default, help=...)"),
-    (check_determinism, Unseeded, "{} is not deterministic under seed 13: two runs differ at "
-                                  "the output['q1']['d1']"),
-    (check_batching_invariance, BatchNormalised, "{} is not batching-invariant: the batch and its items one at a "
-                                                 "time differ at the output['q1']['d2']: 0.7956349206349206 "
-                                                 "and 1.0; an item's output must not depend on the others in its batch"),
-    (check_cache_key_stability, IgnoresOption, "{}.cache_payload() ignores option 'weight': changing it would "
-                                               "serve stale cached results; include it, or list it in cache_ignores"),
-    (check_cache_key_stability, ObjectInPayload, "{}.cache_payload() holds object at cache_payload()['model'], "
-                                                 "whose text differs between processes"),
-    (check_cache_key_stability, MutatesPayload, "{}.cache_payload() changed after running; the cache key must "
-                                                "depend on the config only"),
-    (check_errors, CrashesOnMalformed, "{} crashed on malformed input with AttributeError: 'str' object has no attribute 'real'"),
-    (check_errors, AcceptsMalformed, "{} accepted malformed input without an error; check it and raise a "
-                                     "harness.errors.HarnessError that says what is wrong"),
-    (check_errors, InventsOnEmpty, "{} returned {{'q0': {{'d0': 1.0}}}} for empty input; expected an empty result"),
-])
+@pytest.mark.parametrize(
+    "check, broken, message",
+    [
+        (
+            check_interface,
+            WrongParameters,
+            "{}.rerank(dataset, run) must take the parameters of Reranker.rerank(dataset, queries, run)",
+        ),
+        (
+            check_interface,
+            NoHelp,
+            "{}.Config field 'weight' has no help text: declare it with harness.components.option(default, help=...)",
+        ),
+        (check_determinism, Unseeded, "{} is not deterministic under seed 13: two runs differ at the output['q1']['d1']"),
+        (
+            check_batching_invariance,
+            BatchNormalised,
+            "{} is not batching-invariant: the batch and its items one at a "
+            "time differ at the output['q1']['d2']: 0.7956349206349206 "
+            "and 1.0; an item's output must not depend on the others in its batch",
+        ),
+        (
+            check_cache_key_stability,
+            IgnoresOption,
+            "{}.cache_payload() ignores option 'weight': changing it would "
+            "serve stale cached results; include it, or list it in cache_ignores",
+        ),
+        (
+            check_cache_key_stability,
+            ObjectInPayload,
+            "{}.cache_payload() holds object at cache_payload()['model'], whose text differs between processes",
+        ),
+        (
+            check_cache_key_stability,
+            MutatesPayload,
+            "{}.cache_payload() changed after running; the cache key must depend on the config only",
+        ),
+        (
+            check_errors,
+            CrashesOnMalformed,
+            "{} crashed on malformed input with AttributeError: 'str' object has no attribute 'real'",
+        ),
+        (
+            check_errors,
+            AcceptsMalformed,
+            "{} accepted malformed input without an error; check it and raise a "
+            "harness.errors.HarnessError that says what is wrong",
+        ),
+        (check_errors, InventsOnEmpty, "{} returned {{'q0': {{'d0': 1.0}}}} for empty input; expected an empty result"),
+    ],
+)
 def test_each_check_catches_its_broken_component(check, broken, message):
     with pytest.raises(ContractError) as err:
         check(broken)
@@ -175,8 +214,9 @@ def test_kit_on_a_builtin_retriever():
     check_cache_key_stability(BM25Retriever, config, ignores=["stemmer", "stopwords"])
 
 
-def test_fixtures_reach_plugin_tests_through_the_pytest11_entry_point(harness_toy_dataset, harness_toy_run,
-                                                                       harness_build, tmp_path):
+def test_fixtures_reach_plugin_tests_through_the_pytest11_entry_point(
+    harness_toy_dataset, harness_toy_run, harness_build, tmp_path
+):
     reranker = harness_build(Overlap, {"top_k": 2})
     queries = list(harness_toy_dataset.queries_iter())
     reranked = reranker.rerank(harness_toy_dataset, queries, harness_toy_run)

@@ -61,9 +61,10 @@ def test_hard_noise_takes_the_top_ranked_non_gold(tmp_path):
     assert ctx == ["d1", "d9", "d8", "d7"]
 
 
-@pytest.mark.parametrize("position, expected", [("first", ["G", "a", "b", "c", "d"]),
-                                                ("middle", ["a", "b", "G", "c", "d"]),
-                                                ("last", ["a", "b", "c", "d", "G"])])
+@pytest.mark.parametrize(
+    "position, expected",
+    [("first", ["G", "a", "b", "c", "d"]), ("middle", ["a", "b", "G", "c", "d"]), ("last", ["a", "b", "c", "d", "G"])],
+)
 def test_gold_position(tmp_path, position, expected):
     ctx = make(HardNoise, tmp_path, k=5, ratio=0.8, gold_position=position).inject(query(), ["G"], list("abcdef"))
     assert ctx == expected
@@ -82,16 +83,14 @@ def test_only_counterfactual_noise_draws_a_questions_own_counterfactuals(tmp_pat
     ranking = own + [d for d in CORPUS if d not in own]
     ctx = make(cls, tmp_path, k=5, ratio=0.8).inject(query(cf=own), ["d1"], ranking)
     assert len(ctx) == 5 and not set(ctx) & set(own)
-    assert set(make(CounterfactualNoise, tmp_path, k=5, ratio=0.8).inject(query(cf=own), ["d1"], ranking)) <= {
-        "d1", *own}
+    assert set(make(CounterfactualNoise, tmp_path, k=5, ratio=0.8).inject(query(cf=own), ["d1"], ranking)) <= {"d1", *own}
 
 
 def test_retrieved_keeps_the_ranking(tmp_path):
     assert make(RetrievedContext, tmp_path, k=2).inject(query(), ["d1"], ["x", "d1", "y"]) == ["x", "d1"]
 
 
-@pytest.mark.parametrize("kw, key", [({"ratio": 1.5}, "ratio"), ({"k": 0}, "'k'"),
-                                     ({"gold_position": "top"}, "gold_position")])
+@pytest.mark.parametrize("kw, key", [({"ratio": 1.5}, "ratio"), ({"k": 0}, "'k'"), ({"gold_position": "top"}, "gold_position")])
 def test_bad_config_names_the_key(tmp_path, kw, key):
     with pytest.raises(ConfigError, match=key):
         make(HardNoise, tmp_path, **kw)

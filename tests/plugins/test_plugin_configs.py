@@ -2,7 +2,7 @@
 
 from harness.testing import compose_run_config
 
-PLUGIN = '''
+PLUGIN = """
 from pathlib import Path
 from harness.hookspecs import hookimpl
 
@@ -13,7 +13,7 @@ def harness_config_dirs():
 @hookimpl
 def harness_register_configs(config_store):
     config_store.store(group="retriever", name="bm25_from_code", node={"name": "bm25", "k1": 1.5})
-'''
+"""
 
 
 def install_plugin(folder, monkeypatch) -> None:

@@ -8,8 +8,10 @@ from harness.pipeline import run_experiment
 
 from ..rag_fixtures import tiny_causal_lm
 
-ITEMS = [{"id": f"q{i}", "question": f"who did {w}", "answers": [w], "gold_passages": [f"{w} did it"],
-          "distractors": [f"bob is {w}"]} for i, w in enumerate(["ann", "bob", "carl", "paris"])]
+ITEMS = [
+    {"id": f"q{i}", "question": f"who did {w}", "answers": [w], "gold_passages": [f"{w} did it"], "distractors": [f"bob is {w}"]}
+    for i, w in enumerate(["ann", "bob", "carl", "paris"])
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +23,41 @@ def setup(tmp_path_factory):
 
 
 def config(root, data, lm, noise):
-    return {"experiment_name": "rag-test", "run_name": None, "seed": 0, "device": "auto", "data_root": str(root),
-            "results_dir": str(root / "results"), "cache_dir": None, "use_cache": True, "show_progress": False,
-            "dataset": {"id": f"qa-jsonl:{data}", "binary_relevance_level": 1, "subset_corpus": False,
-                        "query_limit": None, "judged_only": True},
-            "retriever": {"name": "bm25", "k1": 0.9, "b": 0.4, "method": "lucene", "top_k": 10,
-                          "stemmer": None, "stopwords": None, "threads": 0},
-            "reranker": None, "peft": None, "tracking": {"name": "none"},
-            "generator": {"name": "hf", "model": str(lm), "max_new_tokens": 4, "batch_size": 2},
-            "noise": noise, "evaluation": {"metrics": []}, "plugins": {"blocked": []}}
+    return {
+        "experiment_name": "rag-test",
+        "run_name": None,
+        "seed": 0,
+        "device": "auto",
+        "data_root": str(root),
+        "results_dir": str(root / "results"),
+        "cache_dir": None,
+        "use_cache": True,
+        "show_progress": False,
+        "dataset": {
+            "id": f"qa-jsonl:{data}",
+            "binary_relevance_level": 1,
+            "subset_corpus": False,
+            "query_limit": None,
+            "judged_only": True,
+        },
+        "retriever": {
+            "name": "bm25",
+            "k1": 0.9,
+            "b": 0.4,
+            "method": "lucene",
+            "top_k": 10,
+            "stemmer": None,
+            "stopwords": None,
+            "threads": 0,
+        },
+        "reranker": None,
+        "peft": None,
+        "tracking": {"name": "none"},
+        "generator": {"name": "hf", "model": str(lm), "max_new_tokens": 4, "batch_size": 2},
+        "noise": noise,
+        "evaluation": {"metrics": []},
+        "plugins": {"blocked": []},
+    }
 
 
 def test_rag_run_writes_answers_and_metrics(setup):

@@ -17,23 +17,29 @@ HOSTILE = "<script>alert(1)</script> | `x` *y* [a](b) $m$ a_b\nline2"
 
 
 def board(names, metric_values=(0.6, 0.4), baseline=None):
-    entries = [Entry(name=name, source="s", dataset="d", mean={"ndcg@10": value},
-                     per_query={"ndcg@10": {"q1": value, "q2": value / 2, "q3": value / 3}})
-               for name, value in zip(names, metric_values)]
+    entries = [
+        Entry(
+            name=name,
+            source="s",
+            dataset="d",
+            mean={"ndcg@10": value},
+            per_query={"ndcg@10": {"q1": value, "q2": value / 2, "q3": value / 3}},
+        )
+        for name, value in zip(names, metric_values)
+    ]
     return build_leaderboard(entries, "ndcg@10", baseline=baseline, tests=["student"])
 
 
 def test_markdown_shows_names_as_text():
     text = write(board([HOSTILE, "plain"]), "markdown")
     row = next(line for line in text.splitlines() if "script" in line and line.startswith("|"))
-    assert ("&lt;script&gt;alert(1)&lt;/script&gt; \\| \\`x\\` \\*y\\* \\[a\\](b) \\$m\\$ a\\_b line2"
-            in row)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\`x\\` \\*y\\* \\[a\\](b) \\$m\\$ a\\_b line2" in row
     assert "<script>" not in text and len(text.splitlines()) == 2 + 2 + 2 + 2
     # baseline line, blank, header, rule, 2 rows, blank, legend
     assert row.count(" | ") == text.splitlines()[2].count(" | ")  # the escaped '|' splits no cell
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd"])
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd"])
 def test_csv_neutralises_formulas(name):
     rows = list(csv.reader(io.StringIO(write(board([name, "plain"]), "csv"))))
     cells = [row[1] for row in rows[1:]]
@@ -49,8 +55,10 @@ def test_csv_quotes_and_keeps_numbers():
 
 def test_latex_escapes_every_special_character():
     text = write(board(["a\\b & 50% $x$ #1 _u {v} ~w ^z <p|q>", "plain"]), "latex")
-    assert ("a\\textbackslash{}b \\& 50\\% \\$x\\$ \\#1 \\_u \\{v\\} \\textasciitilde{}w \\textasciicircum{}z "
-            "\\textless{}p\\textbar{}q\\textgreater{}") in text
+    assert (
+        "a\\textbackslash{}b \\& 50\\% \\$x\\$ \\#1 \\_u \\{v\\} \\textasciitilde{}w \\textasciicircum{}z "
+        "\\textless{}p\\textbar{}q\\textgreater{}"
+    ) in text
 
 
 def test_latex_legend_cannot_leave_its_comment():

@@ -24,8 +24,14 @@ FORMATS = ("table", "markdown", "csv", "latex")
 
 def entry(name, scores, dataset="d", **fields):
     per_query = {f"q{i}": float(v) for i, v in enumerate(scores)}
-    return Entry(name=name, source="s", dataset=dataset, mean={"ndcg@10": float(np.mean(scores))},
-                 per_query={"ndcg@10": per_query}, **fields)
+    return Entry(
+        name=name,
+        source="s",
+        dataset=dataset,
+        mean={"ndcg@10": float(np.mean(scores))},
+        per_query={"ndcg@10": per_query},
+        **fields,
+    )
 
 
 def numpy_interval(values, resamples=10_000, seed=42):
@@ -38,8 +44,7 @@ def numpy_interval(values, resamples=10_000, seed=42):
 def test_bootstrap_intervals_match_numpy_with_the_same_seed():
     rng = np.random.default_rng(5)
     base, other = rng.random(37), rng.random(37)
-    board = build_leaderboard([entry("base", base), entry("other", other)], "ndcg@10", baseline="base",
-                              tests=["student"])
+    board = build_leaderboard([entry("base", base), entry("other", other)], "ndcg@10", baseline="base", tests=["student"])
     order = sorted(range(37), key=lambda i: f"q{i}")  # the board pairs queries in sorted id order
     assert board.intervals["other"] == pytest.approx(numpy_interval(other[order]), abs=1e-12)
     assert board.comparisons["other"].interval == pytest.approx(numpy_interval((other - base)[order]), abs=1e-12)
@@ -59,8 +64,7 @@ def test_wins_ties_losses_by_hand():
     control = [0.5, 0.2, 0.3, 0.9, 0.4]
     treatment = [0.6, 0.2 + 1e-10, 0.1, 0.9, 0.7]  # win, tie (within 1e-9), loss, tie, win
     assert wins_ties_losses(control, treatment) == (2, 2, 1)
-    board = build_leaderboard([entry("a", control), entry("b", treatment)], "ndcg@10", baseline="a",
-                              tests=["student"])
+    board = build_leaderboard([entry("a", control), entry("b", treatment)], "ndcg@10", baseline="a", tests=["student"])
     assert board.comparisons["b"].wtl == (2, 2, 1)
     assert "2/2/1" in write(board, "table") and "2/2/1" in page(board)
 
@@ -78,8 +82,9 @@ def test_p_values_below_resolution_print_as_less_than_in_every_format():
     assert format_p(0.004, 0.01) == "< 0.01"
     rng = np.random.default_rng(2)
     base = rng.random(60) * 0.5
-    board = build_leaderboard([entry("base", base), entry("better", base + 0.3 + rng.random(60) * 0.01)],
-                              "ndcg@10", baseline="base")
+    board = build_leaderboard(
+        [entry("base", base), entry("better", base + 0.3 + rng.random(60) * 0.01)], "ndcg@10", baseline="base"
+    )
     assert board.comparisons["better"].p_corrected["student"] < 1e-6
     shown = {"table": "< 0.001", "markdown": "&lt; 0.001", "csv": "< 0.001", "latex": "\\textless{} 0.001"}
     for fmt, text in shown.items():
@@ -92,8 +97,12 @@ def test_p_values_below_resolution_print_as_less_than_in_every_format():
 
 
 def test_baseline_is_the_first_stage_the_others_build_on():
-    entries = [entry("rerank-a", [0.9, 0.8, 0.7], upstream="S"), entry("bm25", [0.5, 0.4, 0.3], stage="S"),
-               entry("rerank-b", [0.6, 0.5, 0.2], upstream="S"), entry("dense", [0.1, 0.1, 0.1], stage="D")]
+    entries = [
+        entry("rerank-a", [0.9, 0.8, 0.7], upstream="S"),
+        entry("bm25", [0.5, 0.4, 0.3], stage="S"),
+        entry("rerank-b", [0.6, 0.5, 0.2], upstream="S"),
+        entry("dense", [0.1, 0.1, 0.1], stage="D"),
+    ]
     board = build_leaderboard(entries, "ndcg@10", tests=["student"])
     assert (board.baseline, board.baseline_reason) == ("bm25", "the first stage the others build on")
     assert write(board, "table").splitlines()[0] == "baseline: bm25, the first stage the others build on"
@@ -101,9 +110,13 @@ def test_baseline_is_the_first_stage_the_others_build_on():
 
 
 def test_baseline_picks_the_stage_most_build_on_and_falls_back_to_the_best():
-    two = [entry("s1", [0.5, 0.5], stage="A"), entry("s2", [0.6, 0.6], stage="B"),
-           entry("r1", [0.7, 0.7], upstream="A"), entry("r2", [0.8, 0.8], upstream="A"),
-           entry("r3", [0.9, 0.9], upstream="B")]
+    two = [
+        entry("s1", [0.5, 0.5], stage="A"),
+        entry("s2", [0.6, 0.6], stage="B"),
+        entry("r1", [0.7, 0.7], upstream="A"),
+        entry("r2", [0.8, 0.8], upstream="A"),
+        entry("r3", [0.9, 0.9], upstream="B"),
+    ]
     assert build_leaderboard(two, "ndcg@10", tests=["student"]).baseline == "s1"  # two build on A, one on B
     plain = [entry("low", [0.1, 0.2]), entry("high", [0.8, 0.9]), entry("mid", [0.5, 0.5])]
     board = build_leaderboard(plain, "ndcg@10", tests=["student"])
@@ -116,17 +129,32 @@ def test_baseline_picks_the_stage_most_build_on_and_falls_back_to_the_best():
 def test_a_named_baseline_applies_where_it_exists_and_is_an_error_nowhere():
     from harness.errors import ConfigError
 
-    entries = [entry("bm25", [0.2, 0.3], "dl19"), entry("mine", [0.5, 0.4], "dl19"),
-               entry("bm25", [0.1, 0.2], "dl20"), entry("other", [0.6, 0.7], "dl20")]
+    entries = [
+        entry("bm25", [0.2, 0.3], "dl19"),
+        entry("mine", [0.5, 0.4], "dl19"),
+        entry("bm25", [0.1, 0.2], "dl20"),
+        entry("other", [0.6, 0.7], "dl20"),
+    ]
     boards = build_leaderboards(entries, "ndcg@10", baseline="mine", tests=["student"])
     assert [(b.baseline, b.baseline_reason) for b in boards] == [
-        ("mine", "named by --baseline"), ("other", "the best entry (no first stage that the others build on)")]
+        ("mine", "named by --baseline"),
+        ("other", "the best entry (no first stage that the others build on)"),
+    ]
     with pytest.raises(ConfigError, match="baseline 'nobody' matches 0 entries"):
         build_leaderboards(entries, "ndcg@10", baseline="nobody", tests=["student"])
 
 
-PARAMS = {"retriever.name": "bm25", "retriever.k1": "0.9", "retriever.b": "0.4", "reranker": "None",
-          "generator": "None", "run_name": "None", "peft.name": "none", "train": "None", "adapter": "None"}
+PARAMS = {
+    "retriever.name": "bm25",
+    "retriever.k1": "0.9",
+    "retriever.b": "0.4",
+    "reranker": "None",
+    "generator": "None",
+    "run_name": "None",
+    "peft.name": "none",
+    "train": "None",
+    "adapter": "None",
+}
 OFFICIAL = {**PARAMS, "retriever.name": "run", "retriever.path": "None", "retriever.top_k": "None"}
 DL19 = "msmarco-passage-mini/trec-dl-2019"
 
@@ -135,8 +163,7 @@ def test_readable_names_from_the_config():
     assert system_name(PARAMS, DL19) == "bm25"
     assert system_name(OFFICIAL, DL19) == "bm25 (official run)"
     assert system_name(OFFICIAL, "beir/scifact") == "official run"
-    lora = {**OFFICIAL, "reranker.name": "cross_encoder", "peft.name": "lora", "peft.r": "8",
-            "train.dataset": DL19}
+    lora = {**OFFICIAL, "reranker.name": "cross_encoder", "peft.name": "lora", "peft.r": "8", "train.dataset": DL19}
     assert system_name(lora, DL19) == "bm25 (official run) + cross_encoder [lora r=8]"
     untrained = {**lora, "train.dataset": "None", "train": "None"}
     assert system_name(untrained, DL19) == "bm25 (official run) + cross_encoder"
@@ -180,10 +207,12 @@ def test_latency_plot_only_with_two_points():
 
 
 def test_two_datasets_give_one_section_each_in_every_format():
-    entries = [entry("bm25", [0.5, 0.4, 0.3], "dl19", stage="S19", judged={"q0": 1.0, "q1": 0.5, "q2": 0.0}),
-               entry("rerank", [0.7, 0.6, 0.2], "dl19", upstream="S19"),
-               entry("bm25", [0.45, 0.42], "dl20", stage="S20"),
-               entry("rerank", [0.5, 0.3], "dl20", upstream="S20")]
+    entries = [
+        entry("bm25", [0.5, 0.4, 0.3], "dl19", stage="S19", judged={"q0": 1.0, "q1": 0.5, "q2": 0.0}),
+        entry("rerank", [0.7, 0.6, 0.2], "dl19", upstream="S19"),
+        entry("bm25", [0.45, 0.42], "dl20", stage="S20"),
+        entry("rerank", [0.5, 0.3], "dl20", upstream="S20"),
+    ]
     for dl20 in entries[2:]:  # DL20's own query ids: nothing to pair with DL19's
         dl20.per_query["ndcg@10"] = {f"x{q}": v for q, v in dl20.per_query["ndcg@10"].items()}
     boards = build_leaderboards(entries, "ndcg@10", tests=["student"])

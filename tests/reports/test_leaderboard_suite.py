@@ -15,14 +15,24 @@ from harness.reports.leaderboard.suite import build_suite, system_key
 from harness.reports.leaderboard.suite_render import header, page, rows, to_csv, write
 from harness.reports.leaderboard.entries import Entry
 
-DATASETS = {"dl19": "msmarco-passage-mini/trec-dl-2019", "dl20": "msmarco-passage-mini/trec-dl-2020",
-            "mine": "files:docs=/x/docs.trec;queries=/x/topics.txt;qrels=/x/qrels.txt"}
+DATASETS = {
+    "dl19": "msmarco-passage-mini/trec-dl-2019",
+    "dl20": "msmarco-passage-mini/trec-dl-2020",
+    "mine": "files:docs=/x/docs.trec;queries=/x/topics.txt;qrels=/x/qrels.txt",
+}
 SYSTEMS = {"bm25": 0.0, "rerank": 3.0, "noisy": 0.2}  # skill: weight of the label in the scores
 
 
 def params(system: str, dataset: str, **extra) -> dict[str, str]:
-    own = {"retriever.name": "bm25", "retriever.k1": "0.9", "reranker.name": "None", "dataset.id": dataset,
-           "dataset.binary_relevance_level": "1", "experiment_name": f"e-{dataset[-4:]}", "results_dir": "/r"}
+    own = {
+        "retriever.name": "bm25",
+        "retriever.k1": "0.9",
+        "reranker.name": "None",
+        "dataset.id": dataset,
+        "dataset.binary_relevance_level": "1",
+        "experiment_name": f"e-{dataset[-4:]}",
+        "results_dir": "/r",
+    }
     if system == "rerank":
         own["reranker.name"] = "overlap"
     if system == "noisy":
@@ -42,9 +52,18 @@ def entries(seed: int = 3, skip=()) -> list[Entry]:
             result = evaluate(qrels, run, ["ndcg@10", "map"], 1)
             first = system != "rerank"
             stage = f"{dataset}|bm25-{params(system, dataset)['retriever.k1']}"
-            out.append(Entry("bm25" if first else "bm25 + overlap", f"mlflow:x/{system}{label}", dataset,
-                             result.mean, result.per_query, params=params(system, dataset),
-                             stage=stage if first else None, upstream=None if first else f"{dataset}|bm25-0.9"))
+            out.append(
+                Entry(
+                    "bm25" if first else "bm25 + overlap",
+                    f"mlflow:x/{system}{label}",
+                    dataset,
+                    result.mean,
+                    result.per_query,
+                    params=params(system, dataset),
+                    stage=stage if first else None,
+                    upstream=None if first else f"{dataset}|bm25-0.9",
+                )
+            )
     return out
 
 
@@ -79,8 +98,7 @@ def test_suite_board_columns_mean_and_per_dataset_markers():
         board = suite.boards[label]
         assert board.baseline == suite.baseline and board.dataset == dataset
         assert "the suite's baseline" in board.baseline_reason
-        alone = build_leaderboard([_copy(e, suite_name(e)) for e in found if e.dataset == dataset], "ndcg@10",
-                                  suite.baseline)
+        alone = build_leaderboard([_copy(e, suite_name(e)) for e in found if e.dataset == dataset], "ndcg@10", suite.baseline)
         assert {n: alone.markers(n) for n in suite.systems} == {n: board.markers(n) for n in suite.systems}
     row = rows(suite)[0]
     assert row[2].endswith("†‡") and row[7] == "3/0"  # the reranker wins significantly on all three
@@ -112,8 +130,9 @@ def test_named_baseline_and_errors():
         build_suite("mine", DATASETS, entries(), "mrr@10")
 
 
-@pytest.mark.parametrize("fmt, heading", [("table", "== suite mine"), ("markdown", "## suite mine"),
-                                          ("latex", "\\paragraph{suite mine")])
+@pytest.mark.parametrize(
+    "fmt, heading", [("table", "== suite mine"), ("markdown", "## suite mine"), ("latex", "\\paragraph{suite mine")]
+)
 def test_text_formats_hold_the_suite_table_then_each_dataset(fmt, heading):
     text = write(build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=1000), fmt)
     assert text.startswith(heading)

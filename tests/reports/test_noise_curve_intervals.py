@@ -22,15 +22,19 @@ def write_sweep(root, name: str, table: list[list[str]], trained: bool) -> None:
     for ratio, verdicts in zip(RATIOS, table):
         run = root / f"{name}-{ratio}"
         run.mkdir(parents=True)
-        config = {"dataset": {"id": "qa-jsonl:test", "query_limit": 0}, "generator": {"name": "hf", "model": "lm"},
-                  "noise": {"name": "random", "ratio": ratio, "k": 3, "gold_position": None}}
+        config = {
+            "dataset": {"id": "qa-jsonl:test", "query_limit": 0},
+            "generator": {"name": "hf", "model": "lm"},
+            "noise": {"name": "random", "ratio": ratio, "k": 3, "gold_position": None},
+        }
         if trained:
             config.update(train={"part": "generator", "noise": "random", "dataset": "qa/train"}, peft={"name": "lora"})
         (run / "config.yaml").write_text(yaml.safe_dump(config))
         share = {m: sum(v == noise_curve.VERDICT_OF[m] for v in verdicts) / len(verdicts) for m in noise_curve.RATES}
         (run / "metrics.json").write_text(json.dumps(share))
-        (run / "answers.jsonl").write_text("".join(json.dumps({"query_id": f"q{i}", "verdict": v}) + "\n"
-                                                   for i, v in enumerate(verdicts)))
+        (run / "answers.jsonl").write_text(
+            "".join(json.dumps({"query_id": f"q{i}", "verdict": v}) + "\n" for i, v in enumerate(verdicts))
+        )
 
 
 def test_each_rate_gets_the_percentile_bootstrap_interval_of_its_questions(tmp_path):

@@ -28,8 +28,24 @@ def test_compare_two_run_files(tiny_root, tmp_path, monkeypatch, capsys):
     reversed_run = tmp_path / "reversed.trec"
     lines = [line.split() for line in official.read_text().splitlines()]
     reversed_run.write_text("".join(f"{q} Q0 {d} {r} {-float(s)} rev\n" for q, _, d, r, s, _ in lines))
-    assert main(["compare", str(official), str(reversed_run), "--dataset", DL19, "--top", "2",
-                 "--resamples", "200", "--permutations", "200"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(official),
+                str(reversed_run),
+                "--dataset",
+                DL19,
+                "--top",
+                "2",
+                "--resamples",
+                "200",
+                "--permutations",
+                "200",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "A: run.dl19.bm25-top100\nB: reversed" in printed and "W/T/L (B vs A):" in printed
     plot = tmp_path / "results" / "compare" / "run.dl19.bm25-top100_vs_reversed_ndcg_10.png"
@@ -95,10 +111,12 @@ class FakeClient:
 def fake_mlflow(monkeypatch):
     import mlflow
 
-    runs = [({"peft.r": "8", "peft.target_modules": "qv"}, {"ndcg_at_10": 0.5}),
-            ({"peft.r": "2", "peft.target_modules": "qv"}, {"ndcg_at_10": 0.4}),
-            ({"peft.r": "4", "peft.target_modules": "all-linear"}, {"ndcg_at_10": 0.6}),
-            ({"peft.r": "4"}, {"other": 1.0})]  # no ndcg: left out
+    runs = [
+        ({"peft.r": "8", "peft.target_modules": "qv"}, {"ndcg_at_10": 0.5}),
+        ({"peft.r": "2", "peft.target_modules": "qv"}, {"ndcg_at_10": 0.4}),
+        ({"peft.r": "4", "peft.target_modules": "all-linear"}, {"ndcg_at_10": 0.6}),
+        ({"peft.r": "4"}, {"other": 1.0}),
+    ]  # no ndcg: left out
     monkeypatch.setattr(mlflow, "MlflowClient", lambda uri: FakeClient(runs))
 
 
@@ -113,15 +131,33 @@ def test_sweep_points_group_by_series_and_sort_numerically(fake_mlflow):
 
 def test_plot_sweep_command_writes_the_plot_and_its_points(fake_mlflow, tmp_path, capsys):
     results = tmp_path / "results"
-    assert main(["plot-sweep", "--experiment", "peft_rank", "--x", "peft.r", "--series", "peft.target_modules",
-                 "--tracking-uri", "fake://", "--results-dir", str(results), "--log-x"]) == 0
+    assert (
+        main(
+            [
+                "plot-sweep",
+                "--experiment",
+                "peft_rank",
+                "--x",
+                "peft.r",
+                "--series",
+                "peft.target_modules",
+                "--tracking-uri",
+                "fake://",
+                "--results-dir",
+                str(results),
+                "--log-x",
+            ]
+        )
+        == 0
+    )
     out = results / "peft_rank" / "ndcg_at_10_vs_peft.r.png"
     assert out.read_bytes().startswith(b"\x89PNG")
     assert json.loads(out.with_suffix(".json").read_text())["points"]["qv"] == [[2.0, 0.4], [8.0, 0.5]]
     printed = capsys.readouterr().out
     assert "qv: 2.0=0.4000, 8.0=0.5000" in printed and f"plot: {out}" in printed
-    assert sweep_plot.series_order("16") < sweep_plot.series_order("4-x") and \
-        sweep_plot.series_order("2") < sweep_plot.series_order("16")
+    assert sweep_plot.series_order("16") < sweep_plot.series_order("4-x") and sweep_plot.series_order(
+        "2"
+    ) < sweep_plot.series_order("16")
 
 
 def test_python_m_harness_cli(monkeypatch, capsys):

@@ -45,8 +45,14 @@ def tiny_model(tmp_path_factory) -> str:
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = load_tokenizer(None)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -63,8 +69,14 @@ def context(tmp_path: Path):
     from harness.cache import StageCache
     from harness.components import Context
 
-    return Context(cache=StageCache(tmp_path / "cache"), dataset_id="tiny", data_root=str(tmp_path),
-                   device="cpu", seed=0, show_progress=False)
+    return Context(
+        cache=StageCache(tmp_path / "cache"),
+        dataset_id="tiny",
+        data_root=str(tmp_path),
+        device="cpu",
+        seed=0,
+        show_progress=False,
+    )
 
 
 @pytest.fixture
@@ -72,5 +84,4 @@ def tiny():
     """The tiny corpus's queries, first-stage run, passages and record type."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(queries=list(QUERIES), run={q: dict(d) for q, d in RUN.items()}, passages=dict(PASSAGES),
-                           Query=Query)
+    return SimpleNamespace(queries=list(QUERIES), run={q: dict(d) for q, d in RUN.items()}, passages=dict(PASSAGES), Query=Query)

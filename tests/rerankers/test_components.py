@@ -47,8 +47,9 @@ def test_encodings_are_shared_across_configs_of_one_encoder(tiny, tiny_model, co
     dot = build(context, "reranker", "bi_encoder", model=tiny_model, similarity="dot")
     calls = []
     original = type(dot.scorer).encode
-    monkeypatch.setattr(type(dot.scorer), "encode", lambda self, texts, **kw: calls.append(len(texts)) or
-                        original(self, texts, **kw))
+    monkeypatch.setattr(
+        type(dot.scorer), "encode", lambda self, texts, **kw: calls.append(len(texts)) or original(self, texts, **kw)
+    )
     dot.rerank(dataset, tiny.queries, tiny.run)
     assert context.cache.stats["encodings.hit"] == 1 and context.cache.stats["encodings.miss"] == 1
     assert calls == [len(tiny.queries)]  # only the queries were encoded
@@ -72,10 +73,16 @@ def test_missing_passages_are_named(tiny, tiny_model, context, dataset):
         reranker.rerank(dataset, tiny.queries, {"q1": {"nope": 1.0}})
 
 
-@pytest.mark.parametrize("overrides", [["reranker=bi_encoder"], ["reranker=cross_encoder", "reranker.max_length=128"],
-                                       ["reranker=late_interaction", "reranker.dim=null"],
-                                       ["retriever=dense", "retriever.index=exact"],
-                                       ["retriever=dense", "reranker=late_interaction", "reranker.top_k=10"]])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["reranker=bi_encoder"],
+        ["reranker=cross_encoder", "reranker.max_length=128"],
+        ["reranker=late_interaction", "reranker.dim=null"],
+        ["retriever=dense", "retriever.index=exact"],
+        ["retriever=dense", "reranker=late_interaction", "reranker.top_k=10"],
+    ],
+)
 def test_configs_compose_and_build(overrides, context):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
@@ -109,9 +116,14 @@ def test_retrained_weights_at_the_same_path_miss_the_cache(tiny, tiny_model, con
     assert build(context, "reranker", "bi_encoder", model=str(folder)).cache_payload() != key
 
 
-@pytest.mark.parametrize("name,kind,key,value", [("bi_encoder", "reranker", "pooling", "sum"),
-                                                 ("dense", "retriever", "index", "annoy"),
-                                                 ("cross_encoder", "reranker", "dtype", "int4")])
+@pytest.mark.parametrize(
+    "name,kind,key,value",
+    [
+        ("bi_encoder", "reranker", "pooling", "sum"),
+        ("dense", "retriever", "index", "annoy"),
+        ("cross_encoder", "reranker", "dtype", "int4"),
+    ],
+)
 def test_bad_choices_fail_when_built(name, kind, key, value, context):
     from harness.errors import ConfigError
 

@@ -40,8 +40,14 @@ def fresh_context(tmp_path, name):
     from harness.cache import StageCache
     from harness.components import Context
 
-    return Context(cache=StageCache(tmp_path / name), dataset_id="synthetic", data_root=str(tmp_path),
-                   device="cpu", seed=0, show_progress=False)
+    return Context(
+        cache=StageCache(tmp_path / name),
+        dataset_id="synthetic",
+        data_root=str(tmp_path),
+        device="cpu",
+        seed=0,
+        show_progress=False,
+    )
 
 
 def corpus_arrays(retriever, corpus):
@@ -96,8 +102,9 @@ def test_a_corpus_never_lies_in_memory_whole(tiny_model, tmp_path, monkeypatch):
 
     sizes = []
     original = shards.encode_shard
-    monkeypatch.setattr(shards, "encode_shard", lambda cache, shard, encode: sizes.append(len(shard.texts)) or
-                        original(cache, shard, encode))
+    monkeypatch.setattr(
+        shards, "encode_shard", lambda cache, shard, encode: sizes.append(len(shard.texts)) or original(cache, shard, encode)
+    )
     build(fresh_context(tmp_path, "c"), model=tiny_model, shard_size=3).corpus_vectors(Corpus(8))
     assert sizes == [3, 3, 2]
 
@@ -149,8 +156,7 @@ def test_tied_scores_rank_the_earlier_passage_first_whatever_the_blocks(tmp_path
     queries = torch.from_numpy(np.concatenate([vectors[[10]], np.ones((1, 8), np.float32)]))
     sharded = ShardedVectors(write_shards(tmp_path, [vectors[:150], vectors[150:]]))
     dot = lambda q, d: similarity_matrix(q, d, "dot")
-    results = [exact_search(queries, sharded, 30, dot, block_rows=b, query_chunk=c) for b, c in [(7, 1), (64, 2),
-                                                                                                 (10**6, 256)]]
+    results = [exact_search(queries, sharded, 30, dot, block_rows=b, query_chunk=c) for b, c in [(7, 1), (64, 2), (10**6, 256)]]
     for scores, positions in results[1:]:
         assert np.array_equal(scores, results[0][0]) and np.array_equal(positions, results[0][1])
     scores, positions = results[0]
@@ -174,14 +180,21 @@ def test_faiss_indexes_report_recall_deterministically(tmp_path):
     sharded = ShardedVectors(write_shards(tmp_path / "v", [vectors[:1500], vectors[1500:]]))
     queries = torch.from_numpy(vectors[rng.choice(3000, 40, replace=False)] + 0.1)
     _, exact = exact_search(queries, sharded, 50, lambda q, d: similarity_matrix(q, d, "cosine"))
-    params = {"nlist": 16, "nprobe": 2, "pq_m": 8, "pq_nbits": 6, "hnsw_m": 16, "ef_construction": 64,
-              "ef_search": 64, "train_size": 1000}
+    params = {
+        "nlist": 16,
+        "nprobe": 2,
+        "pq_m": 8,
+        "pq_nbits": 6,
+        "hnsw_m": 16,
+        "ef_construction": 64,
+        "ef_search": 64,
+        "train_size": 1000,
+    }
     recalls = {}
     for kind in ("ivf_flat", "ivf_pq", "hnsw"):
         runs = []
         for name in ("x", "y"):  # built twice in two caches: the same index, the same results
-            index = faiss_index.cached_index(StageCache(tmp_path / name), sharded, kind, params, ["s0", "s1"],
-                                             True, seed=0)
+            index = faiss_index.cached_index(StageCache(tmp_path / name), sharded, kind, params, ["s0", "s1"], True, seed=0)
             runs.append(faiss_index.search(index, queries.numpy(), 50, params, True)[1])
         assert np.array_equal(runs[0], runs[1])
         recalls[kind] = faiss_index.recall_at(runs[0], exact, 50)
@@ -238,10 +251,19 @@ def test_an_approximate_index_recall_lands_in_run_info_json(tiny_root, tiny_mode
     from harness.pipeline import run_experiment
 
     register_schema()
-    overrides = ["dataset=msmarco-passage-mini/trec-dl-2019", "retriever=dense", f"retriever.model={tiny_model}",
-                 "retriever.index=hnsw", "retriever.top_k=5", "retriever.recall_k=3", "retriever.shard_size=4",
-                 "tracking=none", f"results_dir={tmp_path / 'results'}", f"data_root={tiny_root}",
-                 "show_progress=false"]
+    overrides = [
+        "dataset=msmarco-passage-mini/trec-dl-2019",
+        "retriever=dense",
+        f"retriever.model={tiny_model}",
+        "retriever.index=hnsw",
+        "retriever.top_k=5",
+        "retriever.recall_k=3",
+        "retriever.shard_size=4",
+        "tracking=none",
+        f"results_dir={tmp_path / 'results'}",
+        f"data_root={tiny_root}",
+        "show_progress=false",
+    ]
     with initialize_config_dir(str(conf_dir()), version_base="1.3"):
         config = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
     result = run_experiment(config)

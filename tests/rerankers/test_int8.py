@@ -43,8 +43,7 @@ def test_cross_encoder_int8_scores_are_close_to_fp32(head, tiny_model, tiny, con
     queries = [tiny.queries[0].text] * len(tiny.passages)
     passages = list(tiny.passages.values())
     fp32 = CrossEncoder(tiny_model, device="cpu", head=head).predict(queries, passages)
-    int8 = CrossEncoder(tiny_model, device="cpu", head=head, dtype="int8", cache=context.cache).predict(
-        queries, passages)
+    int8 = CrossEncoder(tiny_model, device="cpu", head=head, dtype="int8", cache=context.cache).predict(queries, passages)
     assert max(abs(a - b) for a, b in zip(fp32, int8)) < SCORE_TOL
     assert fp32 != int8
 
@@ -133,8 +132,7 @@ def test_int8_rerank_reports_its_agreement_with_fp32(name, tiny, tiny_model, con
     assert report["max_abs_score_change"] > 0  # int8 scores differ from fp32 ones...
     fp32 = build(context, "reranker", name, model=tiny_model).rerank(dataset, tiny.queries, tiny.run)
     qid = "q1"  # ...by what the report says, on the query it checked (the first of the sorted ids)
-    assert max(abs(run[qid][d] - fp32[qid][d]) for d in fp32[qid]) == pytest.approx(
-        report["max_abs_score_change"], abs=1e-6)
+    assert max(abs(run[qid][d] - fp32[qid][d]) for d in fp32[qid]) == pytest.approx(report["max_abs_score_change"], abs=1e-6)
     assert "int8 vs fp32 on 1 of this run's 2 queries" in caplog.text
 
 

@@ -29,9 +29,17 @@ def test_bi_encoder_puts_judged_relevant_passages_above_non_relevant(data_root, 
     from harness.data.trec_io import read_run
 
     register_schema()
-    overrides = ["dataset=msmarco-passage-mini/trec-dl-2019", "dataset.query_limit=3", "retriever=run",
-                 "reranker=bi_encoder", "reranker.top_k=30", "tracking=none", f"results_dir={tmp_path}",
-                 f"data_root={data_root}", "show_progress=false"]
+    overrides = [
+        "dataset=msmarco-passage-mini/trec-dl-2019",
+        "dataset.query_limit=3",
+        "retriever=run",
+        "reranker=bi_encoder",
+        "reranker.top_k=30",
+        "tracking=none",
+        f"results_dir={tmp_path}",
+        f"data_root={data_root}",
+        "show_progress=false",
+    ]
     with initialize_config_dir(str(conf_dir()), version_base="1.3"):
         config = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
     result = run_experiment(config)

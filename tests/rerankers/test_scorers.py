@@ -7,8 +7,11 @@ from harness.models import functional
 from harness.models.batching import batches, length_order, sorted_map
 
 QUERIES = ["where is the eiffel tower", "sugar"]
-PASSAGES = ["The Eiffel tower is in Paris, the capital of France.", "Paris",
-            "A long passage " + "about many unrelated things " * 10]
+PASSAGES = [
+    "The Eiffel tower is in Paris, the capital of France.",
+    "Paris",
+    "A long passage " + "about many unrelated things " * 10,
+]
 
 
 def test_length_order_and_batches_restore_input_order():
@@ -149,7 +152,6 @@ def test_auto_device_and_dtype_on_this_machine():
     if device.type == "cpu":
         assert pick_dtype("auto", device) == torch.float32
     assert pick_dtype("bf16", torch.device("cpu")) == torch.bfloat16
-
 
 
 def test_a_query_longer_than_max_length_is_truncated_not_a_traceback(tiny_model):

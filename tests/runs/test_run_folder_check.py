@@ -15,8 +15,7 @@ from run_folder_check import check_all
 
 
 def make_run(tiny_root, results: Path) -> Path:
-    composed = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={results}",
-                                   "retriever=run"])
+    composed = compose_run_config(["tracking=none", "show_progress=false", f"results_dir={results}", "retriever=run"])
     return run_experiment(OmegaConf.to_container(composed, resolve=True)).run_dir
 
 
@@ -35,11 +34,13 @@ def test_true_wrong_and_unloadable_folders(tiny_root, tmp_path):
 
         assert check_all(Path(outside) / "true").lines() == [
             "run folders re-evaluated from run.trec: 1 equal to their metrics.json within 1e-12 "
-            "(run 1; 0 identical copies not counted)"]
+            "(run 1; 0 identical copies not counted)"
+        ]
         wrong = check_all(Path(outside) / "wrong")
         assert not wrong.checked and len(wrong.failures) == 1
-        assert wrong.failures[0].startswith(f"{copies['wrong']}: map metrics.json {metrics['map'] + 1e-9!r} "
-                                            f"vs run.trec {metrics['map']!r}")
+        assert wrong.failures[0].startswith(
+            f"{copies['wrong']}: map metrics.json {metrics['map'] + 1e-9!r} vs run.trec {metrics['map']!r}"
+        )
         lost = check_all(Path(outside) / "lost")
         assert not lost.checked and not lost.failures
         [(reason, count)] = lost.skipped.items()

@@ -61,8 +61,9 @@ def test_no_name_writes_or_deletes_anything(world, key, name):
     assert snapshot(world) == before  # refused before anything was written, inside results_dir or out
 
 
-@pytest.mark.parametrize(("name", "folder"), [("a/b", "a_b"), ("my run", "my_run"), ("bm25-0.6", "bm25-0.6"),
-                                              ("k1=0.9+b", "k1=0.9+b"), ("@@@", "run")])
+@pytest.mark.parametrize(
+    ("name", "folder"), [("a/b", "a_b"), ("my run", "my_run"), ("bm25-0.6", "bm25-0.6"), ("k1=0.9+b", "k1=0.9+b"), ("@@@", "run")]
+)
 def test_odd_names_keep_their_folders_inside_results(world, name, folder):
     outside = snapshot(world, skip=(world / "results",))
     result = run_experiment(config(world, run_name=name))
@@ -111,9 +112,22 @@ def test_inside_follows_symlinks(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_refuses_a_bad_name_without_a_traceback(tiny_root, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", f"results_dir={tmp_path / 'r'}",
-                           "retriever=run", "tracking=none", "run_name=.", "resume=true"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            f"results_dir={tmp_path / 'r'}",
+            "retriever=run",
+            "tracking=none",
+            "run_name=.",
+            "resume=true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     assert "harness: error: run_name='.' is or contains" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "r" / "default").exists()
@@ -121,7 +135,22 @@ def test_the_command_refuses_a_bad_name_without_a_traceback(tiny_root, tmp_path)
 
 @pytest.mark.slow
 def test_sweep_plot_refuses_an_experiment_name_leading_out(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "plot-sweep", "--experiment", "..", "--x", "k1",
-                           "--results-dir", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "plot-sweep",
+            "--experiment",
+            "..",
+            "--x",
+            "k1",
+            "--results-dir",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "--experiment='..' is or contains" in done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.rglob("*.png"))

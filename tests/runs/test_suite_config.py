@@ -11,15 +11,18 @@ from harness.runs import suite as suites
 from harness.testing.hydra import compose_run_config
 
 
-@pytest.mark.parametrize("value, message", [
-    ([1], "expected a mapping"),
-    ({"name": "x", "members": {}}, "suite.members must map labels"),
-    ({"name": "x", "members": {"a": 3}}, r"suite.members.a: expected an override"),
-    ({"name": "x", "members": {"a": "dataset"}}, "is not an override KEY=VALUE"),
-    ({"name": "x", "members": {"a": ["dataset=x", "suite=y"]}}, "a member cannot name a suite"),
-    ({"name": "x", "members": {"a": "retriever=run"}}, "picks no dataset"),
-    ({"name": "x", "members": {"a": "dataset=x"}, "datasets": []}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ([1], "expected a mapping"),
+        ({"name": "x", "members": {}}, "suite.members must map labels"),
+        ({"name": "x", "members": {"a": 3}}, r"suite.members.a: expected an override"),
+        ({"name": "x", "members": {"a": "dataset"}}, "is not an override KEY=VALUE"),
+        ({"name": "x", "members": {"a": ["dataset=x", "suite=y"]}}, "a member cannot name a suite"),
+        ({"name": "x", "members": {"a": "retriever=run"}}, "picks no dataset"),
+        ({"name": "x", "members": {"a": "dataset=x"}, "datasets": []}, "unknown key"),
+    ],
+)
 def test_bad_suites_name_the_key(value, message):
     with pytest.raises(ConfigError, match=message):
         suites.parse(value)
@@ -32,25 +35,29 @@ def test_a_member_is_one_override_or_a_list():
 
 def test_system_overrides_drop_the_suite_and_refuse_a_dataset_choice():
     assert suites.system_overrides(["suite=dl", "retriever=run", "dataset.query_limit=5", "+suite.members.x=y"]) == [
-        "retriever=run", "dataset.query_limit=5"]
+        "retriever=run",
+        "dataset.query_limit=5",
+    ]
     with pytest.raises(ConfigError, match="picks a dataset, but the suite's members pick theirs"):
         suites.system_overrides(["suite=dl", "dataset=files"])
 
 
 def test_members_are_the_configs_of_ordinary_runs():
     suite = suites.load("dl")
-    assert suite.members == {"dl19": ["dataset=msmarco-passage-mini/trec-dl-2019"],
-                             "dl20": ["dataset=msmarco-passage-mini/trec-dl-2020"]}
+    assert suite.members == {
+        "dl19": ["dataset=msmarco-passage-mini/trec-dl-2019"],
+        "dl20": ["dataset=msmarco-passage-mini/trec-dl-2020"],
+    }
     found = suites.members(suite, ["retriever=run", "dataset.query_limit=5"])
     assert [m.label for m in found] == ["dl19", "dl20"]
     for member, dataset in zip(found, ("msmarco-passage-mini/trec-dl-2019", "msmarco-passage-mini/trec-dl-2020")):
-        plain = OmegaConf.to_container(compose_run_config(["retriever=run", f"dataset={dataset}",
-                                                          "dataset.query_limit=5"]), resolve=True)
+        plain = OmegaConf.to_container(
+            compose_run_config(["retriever=run", f"dataset={dataset}", "dataset.query_limit=5"]), resolve=True
+        )
         assert member.config == plain and member.config["suite"] is None
         assert config_hash(member.config) == config_hash(plain)
         assert member.choices["dataset"] == dataset and member.choices["retriever"] == "run"
-    assert suites.dataset_ids(suite) == {"dl19": "msmarco-passage-mini/trec-dl-2019",
-                                         "dl20": "msmarco-passage-mini/trec-dl-2020"}
+    assert suites.dataset_ids(suite) == {"dl19": "msmarco-passage-mini/trec-dl-2019", "dl20": "msmarco-passage-mini/trec-dl-2020"}
 
 
 def test_the_suite_key_leaves_the_config_hash_alone():

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-WORDS = ("neural ranking bert passage query retrieval lexical dense sparse index vector "
-         "model train adapter lora rank token score match term corpus").split()
+WORDS = (
+    "neural ranking bert passage query retrieval lexical dense sparse index vector "
+    "model train adapter lora rank token score match term corpus"
+).split()
 
 
 def write_tiny_msmarco(root: Path, docs: int = 60, queries: int = 6) -> Path:
@@ -66,9 +68,13 @@ def plugin_site(tmp_path_factory) -> Path:
 def sweep_environment(tiny_root: Path, plugin_site: Path, irds_home: Path) -> dict[str, str]:
     """The environment of a ``harness run`` subprocess on the tiny data, with the overlap plugin installed."""
     env = dict(os.environ)
-    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(plugin_site), env.get("PYTHONPATH")])),
-               HARNESS_DATA_ROOT=str(tiny_root), IR_DATASETS_HOME=str(irds_home),
-               HF_HUB_OFFLINE="1", HYDRA_FULL_ERROR="1")
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(plugin_site), env.get("PYTHONPATH")])),
+        HARNESS_DATA_ROOT=str(tiny_root),
+        IR_DATASETS_HOME=str(irds_home),
+        HF_HUB_OFFLINE="1",
+        HYDRA_FULL_ERROR="1",
+    )
     return env
 
 
@@ -79,13 +85,20 @@ def sweep_env(tiny_root, plugin_site, tmp_path) -> dict[str, str]:
 
 def harness_command(results: Path, *overrides: str) -> list[str]:
     flags = [o for o in overrides if o.startswith("-")]  # Hydra wants -m before the overrides
-    return [sys.executable, "-m", "harness.cli", "run", *flags, f"results_dir={results}", "show_progress=false",
-            *(o for o in overrides if not o.startswith("-"))]
+    return [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        *flags,
+        f"results_dir={results}",
+        "show_progress=false",
+        *(o for o in overrides if not o.startswith("-")),
+    ]
 
 
 def run_harness(env: dict[str, str], results: Path, *overrides: str, timeout: int = 300):
-    done = subprocess.run(harness_command(results, *overrides), env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(harness_command(results, *overrides), env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-4000:]
     return done
 
@@ -129,10 +142,24 @@ def mlflow_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     mlflow = Path(sys.executable).with_name("mlflow")
-    proc = subprocess.Popen([str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                             "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                             "--artifacts-destination", str(root / "artifacts")],
-                            stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(mlflow),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+        ],
+        stdout=open(root / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:

@@ -37,7 +37,8 @@ class OverlapReranker(Reranker):
             docs = store.get_many([doc_id for doc_id, _ in top])
             out[query.query_id] = {
                 doc_id: len(terms & set(docs[doc_id].default_text().lower().split())) + self.config.weight * score
-                for doc_id, score in top}
+                for doc_id, score in top
+            }
         return out
 
 

@@ -32,8 +32,7 @@ def race(root: Path, writers: int) -> list:
     """``writers`` real processes build one key at the same moment; their (value, stats)."""
     spawn = multiprocessing.get_context("spawn")
     barrier, answers = spawn.Barrier(writers), spawn.Queue()
-    jobs = [spawn.Process(target=build_entry, args=(str(root), barrier, answers), name=f"writer-{i}")
-            for i in range(writers)]
+    jobs = [spawn.Process(target=build_entry, args=(str(root), barrier, answers), name=f"writer-{i}") for i in range(writers)]
     for job in jobs:
         job.start()
     results, deadline = [], time.monotonic() + 180

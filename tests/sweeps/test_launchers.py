@@ -17,8 +17,10 @@ SWEEP = ("-m", "retriever=run", "reranker=overlap", "reranker.weight=0,1", "trac
 
 def finished(results: Path, experiment: str) -> set[str]:
     """Config hashes of the complete run folders of ``experiment``."""
-    return {json.loads((m.parent / "run_info.json").read_text())["tags"]["harness.config_hash"]
-            for m in (results / experiment).glob("*/metrics.json")}
+    return {
+        json.loads((m.parent / "run_info.json").read_text())["tags"]["harness.config_hash"]
+        for m in (results / experiment).glob("*/metrics.json")
+    }
 
 
 def test_joblib_launcher(cli, tmp_path):
@@ -41,9 +43,15 @@ def test_ray_launcher_on_a_local_loopback_cluster(cli, tmp_path):
     # Ray's session folder holds unix sockets (107-byte path limit): a short folder of its own.
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     try:
-        done = cli.run(tmp_path, *SWEEP, "hydra/launcher=ray", "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
-                       "+hydra.launcher.ray.init.include_dashboard=false",
-                       f"+hydra.launcher.ray.init._temp_dir={temp}", "experiment_name=ray")
+        done = cli.run(
+            tmp_path,
+            *SWEEP,
+            "hydra/launcher=ray",
+            "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
+            "+hydra.launcher.ray.init.include_dashboard=false",
+            f"+hydra.launcher.ray.init._temp_dir={temp}",
+            "experiment_name=ray",
+        )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     output = done.stdout + done.stderr

@@ -29,8 +29,7 @@ def entries_for(qrels, runs, metrics=("ndcg@10", "map")):
     out = []
     for name, run in runs.items():
         result = evaluate(qrels, run, list(metrics), 1)
-        out.append(Entry(name=name, source="test", dataset="synthetic", mean=result.mean,
-                         per_query=result.per_query))
+        out.append(Entry(name=name, source="test", dataset="synthetic", mean=result.mean, per_query=result.per_query))
     return out
 
 
@@ -39,8 +38,7 @@ def test_markers_agree_with_ranx_compare(test):
     import ranx
 
     qrels, runs = synthetic()
-    board = build_leaderboard(entries_for(qrels, runs), "ndcg@10", baseline="mid", tests=[test],
-                              correction="none", alpha=0.01)
+    board = build_leaderboard(entries_for(qrels, runs), "ndcg@10", baseline="mid", tests=[test], correction="none", alpha=0.01)
     ranx_runs = [ranx.Run(run, name=name) for name, run in runs.items()]
     report = ranx.compare(ranx.Qrels(qrels), ranx_runs, ["ndcg@10"], stat_test=test, max_p=0.01)
     significant = 0

@@ -13,9 +13,12 @@ from harness.reports.leaderboard.html import page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = [pytest.mark.slow,  # a real Chromium
-              pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver "
-                                 "(apt-get install chromium chromium-driver)")]
+pytestmark = [
+    pytest.mark.slow,  # a real Chromium
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver (apt-get install chromium chromium-driver)"
+    ),
+]
 
 
 def board_page(tmp_path):
@@ -25,8 +28,17 @@ def board_page(tmp_path):
     for number, (name, skill) in enumerate((("bm25", 0.0), ("cross-lora-r8", 1.0), ("cross-full", 1.1))):
         run = {q: {d: rng.random() + skill * rel for d, rel in rels.items()} for q, rels in qrels.items()}
         result = evaluate(qrels, run, ["ndcg@10", "map"], 1)
-        entries.append(Entry(name, "test", "synthetic", result.mean, result.per_query, latency=0.5 + number,
-                             trainable_params=[0, 73728, 22_700_000][number]))
+        entries.append(
+            Entry(
+                name,
+                "test",
+                "synthetic",
+                result.mean,
+                result.per_query,
+                latency=0.5 + number,
+                trainable_params=[0, 73728, 22_700_000][number],
+            )
+        )
     board = build_leaderboard(entries, "ndcg@10", baseline="bm25")
     path = tmp_path / "board.html"
     path.write_text(page(board), encoding="utf-8")
@@ -41,9 +53,16 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     yield driver
@@ -53,8 +72,10 @@ def browser(tmp_path):
 def column(driver, index: int) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    return [row.find_elements(By.TAG_NAME, "td")[index].text
-            for row in driver.find_elements(By.CSS_SELECTOR, "table.leaderboard tbody tr")]
+    return [
+        row.find_elements(By.TAG_NAME, "td")[index].text
+        for row in driver.find_elements(By.CSS_SELECTOR, "table.leaderboard tbody tr")
+    ]
 
 
 def test_table_sorts_and_plots_render(browser, tmp_path):
@@ -94,16 +115,24 @@ def test_two_datasets_render_as_two_sorted_sections(browser, tmp_path):
         for name, skill in (("bm25", 0.0), ("rerank", 3.0)):
             run = {q: {d: rng.random() + skill * rel for d, rel in rels.items()} for q, rels in qrels.items()}
             result = evaluate(qrels, run, ["ndcg@10"], 1)
-            entries.append(Entry(name, "test", dataset, result.mean, result.per_query,
-                                 stage="S" if name == "bm25" else None, upstream="S" if name != "bm25" else None))
+            entries.append(
+                Entry(
+                    name,
+                    "test",
+                    dataset,
+                    result.mean,
+                    result.per_query,
+                    stage="S" if name == "bm25" else None,
+                    upstream="S" if name != "bm25" else None,
+                )
+            )
     path = tmp_path / "two.html"
     path.write_text(page(build_leaderboards(entries, "ndcg@10")), encoding="utf-8")
     browser.get(path.as_uri())
     sections = browser.find_elements(By.CSS_SELECTOR, "section.board")
     assert [s.find_element(By.TAG_NAME, "h2").text for s in sections] == ["dl19", "dl20"]
     for section in sections:
-        assert section.find_element(By.CSS_SELECTOR, "p.baseline").text == \
-            "baseline: bm25, the first stage the others build on"
+        assert section.find_element(By.CSS_SELECTOR, "p.baseline").text == "baseline: bm25, the first stage the others build on"
         cells = [td.text for td in section.find_elements(By.CSS_SELECTOR, "tbody tr td")]
         assert "< 0.001" in cells  # the reranker's p-values, below the tests' resolution
     # Sorting one section's table leaves the other's alone.

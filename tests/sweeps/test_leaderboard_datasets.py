@@ -30,8 +30,16 @@ def store(tmp_path_factory, tiny_root, plugin_site):
     env = sweep_environment(tiny_root, plugin_site, home / "irds")
     datasets = f"dataset={DL19},{DL20}"
     run_harness(env, home / "results", "-m", "retriever=run", datasets, "experiment_name=first")
-    run_harness(env, home / "results", "-m", "retriever=run", "reranker=overlap", "reranker.weight=0", datasets,
-                "experiment_name=reranked")
+    run_harness(
+        env,
+        home / "results",
+        "-m",
+        "retriever=run",
+        "reranker=overlap",
+        "reranker.weight=0",
+        datasets,
+        "experiment_name=reranked",
+    )
     return home, env
 
 
@@ -111,16 +119,20 @@ def test_compare_two_tracked_runs(in_store, capsys, tiny_root):
     a = json.loads((runs["first", DL19] / "per_query.json").read_text())["ndcg@10"]
     b = json.loads((runs["reranked", DL19] / "per_query.json").read_text())["ndcg@10"]
     diffs = {q: b[q] - a[q] for q in a}
-    wtl = (sum(d > 1e-9 for d in diffs.values()), sum(abs(d) <= 1e-9 for d in diffs.values()),
-           sum(d < -1e-9 for d in diffs.values()))
+    wtl = (
+        sum(d > 1e-9 for d in diffs.values()),
+        sum(abs(d) <= 1e-9 for d in diffs.values()),
+        sum(d < -1e-9 for d in diffs.values()),
+    )
     assert f"W/T/L (B vs A): {wtl[0]}/{wtl[1]}/{wtl[2]}" in printed
     mean = sum(diffs.values()) / len(diffs)
     assert f"mean Δ ndcg@10 (B - A): {mean:+.4f}, 95% CI [" in printed
     assert "p (student)" in printed and "p (fisher)" in printed
     best = min(diffs, key=lambda q: (-diffs[q], q))
     if diffs[best] > 1e-9:  # the largest gain is listed first, with its query text
-        topics = dict(line.split("\t") for line in
-                      (tiny_root / "msmarco-passage-mini" / "topics.dl19-passage.txt").read_text().splitlines())
+        topics = dict(
+            line.split("\t") for line in (tiny_root / "msmarco-passage-mini" / "topics.dl19-passage.txt").read_text().splitlines()
+        )
         first = printed.split("largest gains")[1].split("largest losses")[0].splitlines()[3]
         assert first.split()[0] == best and topics[best] in first
     assert plot.read_bytes().startswith(b"\x89PNG")

@@ -29,8 +29,7 @@ import pytest
 from .conftest import harness_command, sweep_environment
 
 JOBS = 3
-SWEEP = ("-m", "retriever=run", "reranker=overlap", "reranker.weight=0,0.5,1", "reranker.delay=0.1",
-         "experiment_name=resume")
+SWEEP = ("-m", "retriever=run", "reranker=overlap", "reranker.weight=0,0.5,1", "reranker.delay=0.1", "experiment_name=resume")
 SEEDS = (0, 1, 2)
 MAX_SECONDS = 240  # a sweep that does not end by then is killed and fails its test
 
@@ -66,8 +65,12 @@ def tracked(results: Path) -> list[tuple[str, str, str]]:
         return []
     try:
         with sqlite3.connect(db, timeout=5) as con:
-            return list(con.execute("select r.run_uuid, r.status, t.value from runs r left join tags t "
-                                    "on t.run_uuid = r.run_uuid and t.key = 'harness.config_hash'"))
+            return list(
+                con.execute(
+                    "select r.run_uuid, r.status, t.value from runs r left join tags t "
+                    "on t.run_uuid = r.run_uuid and t.key = 'harness.config_hash'"
+                )
+            )
     except sqlite3.OperationalError:  # tables not created yet
         return []
 
@@ -79,15 +82,13 @@ def statuses(results: Path) -> list[str]:
 def state_at_kill(results: Path, injected: bool) -> AtKill:
     runs = tracked(results)
     finished = {digest for _, status, digest in runs if status == "FINISHED"}
-    return AtKill(injected, {run for run, status, _ in runs if status == "RUNNING"},
-                  finished & set(complete_runs(results)))
+    return AtKill(injected, {run for run, status, _ in runs if status == "RUNNING"}, finished & set(complete_runs(results)))
 
 
 def start_sweep(cli, results: Path) -> subprocess.Popen:
     # lines arrive as they are written (a line number is a point); MLflow's INFO lines mark its store's creation steps
     env = {**cli.env, "PYTHONUNBUFFERED": "1", "MLFLOW_LOGGING_LEVEL": "INFO"}
-    return subprocess.Popen(cli.command(results, *SWEEP), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(cli.command(results, *SWEEP), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def sigkill(proc: subprocess.Popen) -> None:
@@ -147,8 +148,13 @@ def kill_point(seed: int, lines: int) -> tuple[int, float]:
 def clean(tiny_root, plugin_site, tmp_path_factory) -> Clean:
     results = tmp_path_factory.mktemp("clean")
     env = sweep_environment(tiny_root, plugin_site, tmp_path_factory.mktemp("clean-irds"))
-    done = subprocess.run(harness_command(results, *SWEEP), capture_output=True, text=True, timeout=MAX_SECONDS,
-                          env={**env, "PYTHONUNBUFFERED": "1"})
+    done = subprocess.run(
+        harness_command(results, *SWEEP),
+        capture_output=True,
+        text=True,
+        timeout=MAX_SECONDS,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = complete_runs(results)
     assert len(metrics) == JOBS

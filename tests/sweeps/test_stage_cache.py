@@ -12,8 +12,15 @@ pytestmark = pytest.mark.slow  # sweeps through the harness command in subproces
 
 
 def test_three_rerankers_share_the_first_stage(cli, tmp_path):
-    done = cli.run(tmp_path / "r", "-m", "retriever=bm25", "reranker=overlap",
-                       "reranker.weight=0,0.5,1", "tracking=none", "experiment_name=share")
+    done = cli.run(
+        tmp_path / "r",
+        "-m",
+        "retriever=bm25",
+        "reranker=overlap",
+        "reranker.weight=0,0.5,1",
+        "tracking=none",
+        "experiment_name=share",
+    )
     logged = re.findall(r"stage cache: (.*)", done.stderr)
     assert len(logged) == 3
     totals = Counter()
@@ -25,6 +32,13 @@ def test_three_rerankers_share_the_first_stage(cli, tmp_path):
 
 
 def test_sweep_summary_totals_the_cache(cli, tmp_path):
-    done = cli.run(tmp_path / "r", "-m", "retriever=run", "reranker=overlap",
-                       "reranker.weight=0,1", "tracking=none", "experiment_name=summary")
+    done = cli.run(
+        tmp_path / "r",
+        "-m",
+        "retriever=run",
+        "reranker=overlap",
+        "reranker.weight=0,1",
+        "tracking=none",
+        "experiment_name=summary",
+    )
     assert re.search(r"sweep: 2 jobs .*retrieve.hit=1.*retrieve.miss=1", done.stdout + done.stderr)

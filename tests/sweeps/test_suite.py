@@ -12,17 +12,19 @@ import pytest
 from harness.cli import main
 
 DL19, DL20 = "msmarco-passage-mini/trec-dl-2019", "msmarco-passage-mini/trec-dl-2020"
-WORDS = ("neural ranking bert passage query retrieval lexical dense sparse index vector "
-         "model train adapter lora rank token score match term corpus").split()
+WORDS = (
+    "neural ranking bert passage query retrieval lexical dense sparse index vector "
+    "model train adapter lora rank token score match term corpus"
+).split()
 
 
 def write_trec_collection(folder: Path) -> list[Path]:
     """Twelve TREC-SGML documents, four TREC topics, graded qrels."""
     folder.mkdir(parents=True)
-    docs = "".join(f"<DOC>\n<DOCNO> T{i:02d} </DOCNO>\n<TEXT>\n{' '.join(WORDS[i:i + 6])}\n</TEXT>\n</DOC>\n"
-                   for i in range(12))
-    topics = "".join(f"<top>\n<num> Number: {500 + t}\n<title> {WORDS[2 * t]} {WORDS[2 * t + 3]}\n</top>\n\n"
-                     for t in range(4))
+    docs = "".join(
+        f"<DOC>\n<DOCNO> T{i:02d} </DOCNO>\n<TEXT>\n{' '.join(WORDS[i : i + 6])}\n</TEXT>\n</DOC>\n" for i in range(12)
+    )
+    topics = "".join(f"<top>\n<num> Number: {500 + t}\n<title> {WORDS[2 * t]} {WORDS[2 * t + 3]}\n</top>\n\n" for t in range(4))
     qrels = "".join(f"{500 + t} 0 T{d:02d} {(t + d) % 3}\n" for t in range(4) for d in range(0, 12, 2))
     paths = [folder / "docs.trec", folder / "topics.txt", folder / "qrels.txt"]
     for path, text in zip(paths, (docs, topics, qrels)):
@@ -41,7 +43,8 @@ def suite_store(tmp_path_factory, tiny_root, plugin_site):
     (conf / "mine.yaml").write_text(
         "name: mine\nmembers:\n"
         f"  dl19: dataset={DL19}\n  dl20: [dataset={DL20}]\n"
-        f"  trec: [dataset=files, dataset.docs={docs}, dataset.queries={topics}, dataset.qrels={qrels}]\n")
+        f"  trec: [dataset=files, dataset.docs={docs}, dataset.queries={topics}, dataset.qrels={qrels}]\n"
+    )
     env = sweep_environment(tiny_root, plugin_site, home / "irds")
     search = f"hydra.searchpath=[file://{home / 'conf'},file://{plugin_site / 'overlap_conf'}]"
     results = home / "results"
@@ -70,8 +73,7 @@ def test_each_member_is_an_ordinary_run_and_a_rerun_resumes(suite_store):
     assert {dataset for dataset, _ in found} >= {DL19, DL20} and len({d for d, _ in found}) == 3
     assert "suite mine: 3 datasets" in reranked.stdout and "mean" in reranked.stdout
     # A plain run of one member's config is that run: same folder, found finished and skipped.
-    plain = run_harness(env, home / "results", f"dataset={DL20}", "reranker=overlap", "resume=true", search,
-                        "experiment_name=s")
+    plain = run_harness(env, home / "results", f"dataset={DL20}", "reranker=overlap", "resume=true", search, "experiment_name=s")
     assert "already finished" in plain.stderr and str(found[DL20, "overlap"]) in plain.stdout
     again = run_harness(env, home / "results", "suite=mine", "reranker=overlap", search, "experiment_name=s")
     assert again.stderr.count("already finished") == 3 and len(run_folders(home)) == 9
@@ -83,16 +85,24 @@ def test_a_dataset_choice_beside_a_suite_is_an_error(suite_store):
     from sweeps.conftest import harness_command
 
     home, env, search, _ = suite_store
-    done = subprocess.run(harness_command(home / "results", "suite=mine", f"dataset={DL19}", search), env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        harness_command(home / "results", "suite=mine", f"dataset={DL19}", search),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and "the suite's members pick theirs" in done.stderr
     assert "Traceback" not in done.stderr
     # A sweep of suites with one run_name is refused by the sweep guard, before its first job.
-    done = subprocess.run(harness_command(home / "results", "-m", "suite=mine", "retriever.k1=0.6,0.7",
-                                          "run_name=fixed", search), env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 2 and "sweep job #0" in done.stderr and "would give every member one run folder" in \
-        done.stderr
+    done = subprocess.run(
+        harness_command(home / "results", "-m", "suite=mine", "retriever.k1=0.6,0.7", "run_name=fixed", search),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "sweep job #0" in done.stderr and "would give every member one run folder" in done.stderr
     assert not (home / "results" / "default").exists()  # nothing ran
 
 
@@ -103,8 +113,21 @@ def test_leaderboard_aggregates_the_suite_in_every_format(suite_store, monkeypat
         monkeypatch.setenv(key, env[key])
     out = home / "board"
     files = [out / f"suite{suffix}" for suffix in (".md", ".csv", ".tex", ".html", ".txt")]
-    assert main(["leaderboard", "--suite", "mine", "--suite-config-dir", str(home / "conf"), "--resamples", "500",
-                 *(arg for f in files for arg in ("-o", str(f)))]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--suite",
+                "mine",
+                "--suite-config-dir",
+                str(home / "conf"),
+                "--resamples",
+                "500",
+                *(arg for f in files for arg in ("-o", str(f))),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert printed.startswith("== suite mine: ndcg@10 on 3 datasets (dl19, dl20, trec) ==")
     assert "baseline: bm25 [retriever.k1=0.9], the first stage the others build on" in printed
@@ -116,8 +139,11 @@ def test_leaderboard_aggregates_the_suite_in_every_format(suite_store, monkeypat
     assert set(rows) == {"bm25 + overlap", "bm25 [retriever.k1=0.9] (baseline)", "bm25 [retriever.k1=1.2]"}
     found = run_folders(home)
     datasets = {"dl19": DL19, "dl20": DL20, "trec": next(d for d, _ in found if d.startswith("files:"))}
-    for name, system in (("bm25 + overlap", "overlap"), ("bm25 [retriever.k1=1.2]", "k1=1.2"),
-                         ("bm25 [retriever.k1=0.9] (baseline)", "k1=0.9")):
+    for name, system in (
+        ("bm25 + overlap", "overlap"),
+        ("bm25 [retriever.k1=1.2]", "k1=1.2"),
+        ("bm25 [retriever.k1=0.9] (baseline)", "k1=0.9"),
+    ):
         means = []
         for label, dataset in datasets.items():
             per_query = json.loads((found[dataset, system] / "per_query.json").read_text())["ndcg@10"]
@@ -143,15 +169,38 @@ def test_real_dl19_dl20_and_a_tiny_trec_collection_give_the_suite_table(tmp_path
     (tmp_path / "conf" / "suite").mkdir(parents=True)
     (tmp_path / "conf" / "suite" / "mix.yaml").write_text(
         f"name: mix\nmembers:\n  dl19: dataset={DL19}\n  dl20: dataset={DL20}\n"
-        f"  trec: [dataset=files, dataset.docs={docs}, dataset.queries={topics}, dataset.qrels={qrels}]\n")
+        f"  trec: [dataset=files, dataset.docs={docs}, dataset.queries={topics}, dataset.qrels={qrels}]\n"
+    )
     env = {**os.environ, "HARNESS_DATA_ROOT": str(REAL_DATA), "IR_DATASETS_HOME": str(tmp_path / "irds")}
-    run_harness(env, tmp_path / "results", "-m", "suite=mix", "retriever.k1=0.9,1.2", "experiment_name=mix",
-                f"hydra.searchpath=[file://{tmp_path / 'conf'}]", timeout=1200)
+    run_harness(
+        env,
+        tmp_path / "results",
+        "-m",
+        "suite=mix",
+        "retriever.k1=0.9,1.2",
+        "experiment_name=mix",
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        timeout=1200,
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IR_DATASETS_HOME", env["IR_DATASETS_HOME"])
     monkeypatch.setenv("HARNESS_DATA_ROOT", str(REAL_DATA))
-    assert main(["leaderboard", "--suite", "mix", "--suite-config-dir", str(tmp_path / "conf"), "--resamples", "1000",
-                 "-o", str(tmp_path / "mix.csv")]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--suite",
+                "mix",
+                "--suite-config-dir",
+                str(tmp_path / "conf"),
+                "--resamples",
+                "1000",
+                "-o",
+                str(tmp_path / "mix.csv"),
+            ]
+        )
+        == 0
+    )
     assert "== suite mix: ndcg@10 on 3 datasets (dl19, dl20, trec) ==" in capsys.readouterr().out
     rows = {r["system"]: r for r in csv.DictReader((tmp_path / "mix.csv").open(encoding="utf-8"))}
     base = rows["bm25 [retriever.k1=0.9] (baseline)"]

@@ -21,8 +21,14 @@ NAME = "tiny-bert"
 
 def tiny_bert(seed=0, cls=BertModel, **kw):
     torch.manual_seed(seed)
-    settings = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                "intermediate_size": 64, **kw}
+    settings = {
+        "vocab_size": 100,
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        **kw,
+    }
     return cls(BertConfig(**settings)).eval()
 
 
@@ -62,8 +68,13 @@ def outputs(model):
 def test_the_metadata_records_the_backbone_identity(registry, tmp_path):
     folder, _ = save_trained(registry, tmp_path / "adapter", tiny_bert())
     backbone = read_metadata(folder)["backbone"]
-    assert {k: backbone[k] for k in ("name", "model_class", "model_type", "hidden_size", "num_layers")} == \
-        {"name": NAME, "model_class": "BertModel", "model_type": "bert", "hidden_size": 32, "num_layers": 2}
+    assert {k: backbone[k] for k in ("name", "model_class", "model_type", "hidden_size", "num_layers")} == {
+        "name": NAME,
+        "model_class": "BertModel",
+        "model_type": "bert",
+        "hidden_size": 32,
+        "num_layers": 2,
+    }
     assert sorted(backbone["weights_sha256"]) == ["bfloat16", "float16", "float32"]  # a float32 backbone: all casts
     assert backbone["weights_sha256"]["float32"] == weights_digest(tiny_bert(), "float32")
 
@@ -72,24 +83,33 @@ def test_same_shapes_other_weights_is_refused(registry, tmp_path):
     folder, _ = save_trained(registry, tmp_path / "adapter", tiny_bert(seed=0))
     with pytest.raises(AdapterError) as err:
         load_adapter(tiny_bert(seed=1), folder, applier(registry, tmp_path), NAME)
-    assert str(err.value).startswith(f"{folder}: adapter does not belong to this backbone: trained on 'tiny-bert' "
-                                     "(BertModel, model_type bert, hidden 32, 2 layers), but the weights of the "
-                                     "model it is being loaded onto differ (float32 sha256 ")
+    assert str(err.value).startswith(
+        f"{folder}: adapter does not belong to this backbone: trained on 'tiny-bert' "
+        "(BertModel, model_type bert, hidden 32, 2 layers), but the weights of the "
+        "model it is being loaded onto differ (float32 sha256 "
+    )
 
 
-@pytest.mark.parametrize("other, loaded_onto", [
-    (lambda: tiny_bert(hidden_size=48), "(BertModel, model_type bert, hidden 48, 2 layers)"),
-    (lambda: tiny_bert(num_hidden_layers=3), "(BertModel, model_type bert, hidden 32, 3 layers)"),
-    (lambda: tiny_bert(cls=BertForSequenceClassification, num_labels=1),
-     "(BertForSequenceClassification, model_type bert, hidden 32, 2 layers)"),
-])
+@pytest.mark.parametrize(
+    "other, loaded_onto",
+    [
+        (lambda: tiny_bert(hidden_size=48), "(BertModel, model_type bert, hidden 48, 2 layers)"),
+        (lambda: tiny_bert(num_hidden_layers=3), "(BertModel, model_type bert, hidden 32, 3 layers)"),
+        (
+            lambda: tiny_bert(cls=BertForSequenceClassification, num_labels=1),
+            "(BertForSequenceClassification, model_type bert, hidden 32, 2 layers)",
+        ),
+    ],
+)
 def test_another_architecture_is_refused(registry, tmp_path, other, loaded_onto):
     folder, _ = save_trained(registry, tmp_path / "adapter", tiny_bert())
     with pytest.raises(AdapterError) as err:
         load_adapter(other(), folder, applier(registry, tmp_path), NAME)
-    assert str(err.value) == (f"{folder}: adapter does not belong to this backbone: another architecture: trained on "
-                              f"'tiny-bert' (BertModel, model_type bert, hidden 32, 2 layers), being loaded onto "
-                              f"'tiny-bert' {loaded_onto}")
+    assert str(err.value) == (
+        f"{folder}: adapter does not belong to this backbone: another architecture: trained on "
+        f"'tiny-bert' (BertModel, model_type bert, hidden 32, 2 layers), being loaded onto "
+        f"'tiny-bert' {loaded_onto}"
+    )
 
 
 def test_same_weights_under_another_config_is_refused(registry, tmp_path):
@@ -107,8 +127,11 @@ def test_the_same_checkpoint_in_another_dtype_is_accepted(registry, tmp_path):
     bf16, _ = save_trained(registry, tmp_path / "bf16", tiny_bert().to(torch.bfloat16))
     assert sorted(read_metadata(bf16)["backbone"]["weights_sha256"]) == ["bfloat16"]
     load_adapter(tiny_bert(), bf16, applier(registry, tmp_path), NAME)  # trained on a bf16 GPU, served on CPU
-    with pytest.raises(AdapterError, match=r"in bfloat16, which a float16 model cannot be compared with: load the "
-                                           r"backbone in bfloat16 \(or float32\)"):
+    with pytest.raises(
+        AdapterError,
+        match=r"in bfloat16, which a float16 model cannot be compared with: load the "
+        r"backbone in bfloat16 \(or float32\)",
+    ):
         load_adapter(tiny_bert().to(torch.float16), bf16, applier(registry, tmp_path), NAME)
 
 
@@ -127,8 +150,11 @@ def test_an_adapter_of_the_older_format_is_refused_with_how_to_recreate_it(regis
     meta = read_metadata(folder)
     old = {**meta, "format": "harness-adapter/1", "backbone": NAME}
     (folder / "metadata.json").write_text(json.dumps(old))
-    with pytest.raises(AdapterError, match=r"format harness-adapter/1, from an older harness\) records no digest of its "
-                                           r"backbone.*re-create it: re-run its training"):
+    with pytest.raises(
+        AdapterError,
+        match=r"format harness-adapter/1, from an older harness\) records no digest of its "
+        r"backbone.*re-create it: re-run its training",
+    ):
         load_adapter(tiny_bert(), folder, applier(registry, tmp_path), NAME)
 
 
@@ -140,12 +166,15 @@ def test_a_bad_saved_method_config_names_the_file(registry, tmp_path):
     (folder / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(AdapterError) as err:
         load_adapter(tiny_bert(), folder, applier(registry, tmp_path), NAME)
-    assert str(err.value) == (f"{folder}: cannot apply the adapter's method 'lora' with its saved config: peft "
-                              "(peft 'lora'): key 'r': 0 is out of range (must be >= 1)")
+    assert str(err.value) == (
+        f"{folder}: cannot apply the adapter's method 'lora' with its saved config: peft "
+        "(peft 'lora'): key 'r': 0 is out of range (must be >= 1)"
+    )
 
 
 # --- Property-based: whatever happens to metadata.json, loading is an error naming the file, never another
 # exception, unless the file still says exactly the same thing.
+
 
 @pytest.fixture(scope="module")
 def saved(registry, tmp_path_factory):
@@ -169,15 +198,28 @@ def assert_refused(registry, folder, content: bytes):
     assert str(folder) in str(error)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-                    max_leaves=6)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
 # Every key the format requires, and the JSON type its value must have.
-REQUIRED = {("format",): str, ("method",): str, ("config",): dict, ("backbone",): dict, ("shapes",): dict,
-            ("sha256",): str, ("metadata_sha256",): str, ("backbone", "name"): str, ("backbone", "model_class"): str,
-            ("backbone", "model_type"): (str, type(None)), ("backbone", "hidden_size"): (int, type(None)),
-            ("backbone", "num_layers"): (int, type(None)), ("backbone", "config_sha256"): str,
-            ("backbone", "weights_sha256"): dict}
+REQUIRED = {
+    ("format",): str,
+    ("method",): str,
+    ("config",): dict,
+    ("backbone",): dict,
+    ("shapes",): dict,
+    ("sha256",): str,
+    ("metadata_sha256",): str,
+    ("backbone", "name"): str,
+    ("backbone", "model_class"): str,
+    ("backbone", "model_type"): (str, type(None)),
+    ("backbone", "hidden_size"): (int, type(None)),
+    ("backbone", "num_layers"): (int, type(None)),
+    ("backbone", "config_sha256"): str,
+    ("backbone", "weights_sha256"): dict,
+}
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -237,7 +279,7 @@ def test_invalid_utf8_is_refused_with_its_line(registry, saved, data, byte):
 @given(data=st.data())
 def test_a_truncated_file_is_refused(registry, saved, data):
     raw = saved[1]
-    assert_refused(registry, saved[0], raw[:data.draw(st.integers(0, len(raw) - 1))])
+    assert_refused(registry, saved[0], raw[: data.draw(st.integers(0, len(raw) - 1))])
 
 
 @PROPERTY
@@ -263,6 +305,7 @@ def test_the_unchanged_metadata_loads(registry, saved):
 
 # --- Through the harness: `adapter=PATH` onto a checkpoint retrained in place (same path and shapes).
 
+
 def write_checkpoint(folder, seed):
     from transformers import AutoTokenizer
 
@@ -285,8 +328,12 @@ def adapter_of_checkpoint(registry, checkpoint, tmp_path):
 
 
 def bi_encoder(registry, checkpoint, tmp_path):
-    return registry.create("reranker", {"name": "bi_encoder", "model": str(checkpoint)},
-                           Context(cache=StageCache(tmp_path / "cache")), where="reranker=bi_encoder")
+    return registry.create(
+        "reranker",
+        {"name": "bi_encoder", "model": str(checkpoint)},
+        Context(cache=StageCache(tmp_path / "cache")),
+        where="reranker=bi_encoder",
+    )
 
 
 def test_a_saved_adapter_is_refused_on_a_checkpoint_retrained_in_place(registry, tmp_path):
@@ -297,8 +344,11 @@ def test_a_saved_adapter_is_refused_on_a_checkpoint_retrained_in_place(registry,
     folder = adapter_of_checkpoint(registry, checkpoint, tmp_path)
     load_saved(bi_encoder(registry, checkpoint, tmp_path), peft(registry, tmp_path), str(folder))  # same: loads
     write_checkpoint(checkpoint, seed=1)
-    with pytest.raises(AdapterError, match=f"^{folder}: adapter does not belong to this backbone: trained on "
-                                           f"'{checkpoint}' .* the weights of the model it is being loaded onto differ"):
+    with pytest.raises(
+        AdapterError,
+        match=f"^{folder}: adapter does not belong to this backbone: trained on "
+        f"'{checkpoint}' .* the weights of the model it is being loaded onto differ",
+    ):
         load_saved(bi_encoder(registry, checkpoint, tmp_path), peft(registry, tmp_path), str(folder))
 
 
@@ -311,15 +361,29 @@ def test_harness_run_refuses_a_mismatched_or_malformed_adapter_with_exit_2(regis
     write_checkpoint(checkpoint, seed=0)
     folder = adapter_of_checkpoint(registry, checkpoint, tmp_path)
     write_checkpoint(checkpoint, seed=1)
-    command = [sys.executable, "-m", "harness.cli", "run", "retriever=run", "reranker=bi_encoder",
-               f"reranker.model={checkpoint}", "peft=lora", f"adapter={folder}", "tracking=none",
-               f"results_dir={tmp_path / 'results'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "retriever=run",
+        "reranker=bi_encoder",
+        f"reranker.model={checkpoint}",
+        "peft=lora",
+        f"adapter={folder}",
+        "tracking=none",
+        f"results_dir={tmp_path / 'results'}",
+    ]
     out = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-3000:]
-    assert any(line.startswith(f"harness: error: {folder}: adapter does not belong to this backbone: trained on "
-                               f"'{checkpoint}'") for line in out.stderr.splitlines())
+    assert any(
+        line.startswith(f"harness: error: {folder}: adapter does not belong to this backbone: trained on '{checkpoint}'")
+        for line in out.stderr.splitlines()
+    )
     (folder / "metadata.json").write_text("[]")
     out = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-3000:]
-    assert (f"harness: error: {folder / 'metadata.json'}: adapter metadata must be a JSON object, not a JSON list"
-            in out.stderr.splitlines())
+    assert (
+        f"harness: error: {folder / 'metadata.json'}: adapter metadata must be a JSON object, not a JSON list"
+        in out.stderr.splitlines()
+    )

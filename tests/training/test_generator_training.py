@@ -30,8 +30,10 @@ def generator(lm, tmp_path):
 
 
 def questions():
-    return [SimpleNamespace(query_id=f"q{i}", text=f"who did {w}", answers=[w], gold_doc_ids=[f"g{i}"])
-            for i, w in enumerate(["ann", "bob", "carl", "paris"])]
+    return [
+        SimpleNamespace(query_id=f"q{i}", text=f"who did {w}", answers=[w], gold_doc_ids=[f"g{i}"])
+        for i, w in enumerate(["ann", "bob", "carl", "paris"])
+    ]
 
 
 def make_noise(ratio, position, seed):
@@ -57,8 +59,7 @@ def test_items_target_the_answer_with_gold_and_abstain_without(setup, tmp_path):
         assert item.prompt.count(f"Question: {q.text}") == 1
     again = build_items(questions(), config, 0, make_noise, {}, {}, text, gen)
     assert [i.prompt for i in again] == [i.prompt for i in items]  # seeded
-    epochs = [[i.noise_ratio for i in build_items(questions(), config, e, make_noise, {}, {}, text, gen)]
-              for e in range(6)]
+    epochs = [[i.noise_ratio for i in build_items(questions(), config, e, make_noise, {}, {}, text, gen)] for e in range(6)]
     assert len({tuple(e) for e in epochs}) > 1  # new draws every epoch
 
 
@@ -69,7 +70,7 @@ def test_only_the_answer_and_end_of_turn_are_learnt(setup, tmp_path):
     ids, labels = tokenize_item(gen.tokenizer, item)
     learnt = [t for t in labels if t != IGNORE]
     assert gen.tokenizer.decode(learnt) == "ann </s>"
-    assert labels[:len(ids) - len(learnt)] == [IGNORE] * (len(ids) - len(learnt))
+    assert labels[: len(ids) - len(learnt)] == [IGNORE] * (len(ids) - len(learnt))
 
 
 def test_split_is_question_disjoint_and_seeded():
@@ -103,8 +104,17 @@ def train_config(root, data, lm, **train):
     cfg = rag_config(root, data, lm, {"name": "random", "k": 2, "ratio": 0.5, "gold_position": "first", "seed": 0})
     cfg["generator"]["abstain_answer"] = ABSTAIN
     cfg["peft"] = {"name": "lora", "r": 4, "target_modules": "qv"}
-    cfg["train"] = {"part": "generator", "dataset": f"qa-jsonl:{data}", "k": 2, "max_steps": 2, "batch_size": 2,
-                    "validation_fraction": 0.25, "eval_every": 1, "lr": 1e-2, **train}
+    cfg["train"] = {
+        "part": "generator",
+        "dataset": f"qa-jsonl:{data}",
+        "k": 2,
+        "max_steps": 2,
+        "batch_size": 2,
+        "validation_fraction": 0.25,
+        "eval_every": 1,
+        "lr": 1e-2,
+        **train,
+    }
     return cfg
 
 
@@ -125,8 +135,12 @@ def test_train_with_noise_then_answer_then_reload_the_adapter(setup):
     assert again.info["cache"].get("generator-adapter.hit") == 1 and again.info["cache"].get("generate.hit") == 1
 
     cfg = rag_config(root, data, lm, {"name": "random", "k": 2, "ratio": 0.5, "gold_position": "first", "seed": 0})
-    cfg.update(peft={"name": "lora", "r": 4, "target_modules": "qv"}, adapter=str(trained.run_dir / "adapter"),
-               use_cache=False, experiment_name="reload")
+    cfg.update(
+        peft={"name": "lora", "r": 4, "target_modules": "qv"},
+        adapter=str(trained.run_dir / "adapter"),
+        use_cache=False,
+        experiment_name="reload",
+    )
     cfg["generator"]["abstain_answer"] = ABSTAIN
     loaded = run_experiment(cfg)
     reloaded = [json.loads(line)["answer"] for line in (loaded.run_dir / "answers.jsonl").read_text().splitlines()]
@@ -134,9 +148,13 @@ def test_train_with_noise_then_answer_then_reload_the_adapter(setup):
     assert base.run_dir != trained.run_dir
 
 
-@pytest.mark.parametrize("train, match", [
-    ({"ratios": [0.0, 1.5]}, r"train: key 'ratios': item 1: 1.5 is out of range \(must be in \[0, 1\]\)"),
-                                          ({"dataset": "msmarco-passage-mini/trec-dl-2019"}, "no question has gold")])
+@pytest.mark.parametrize(
+    "train, match",
+    [
+        ({"ratios": [0.0, 1.5]}, r"train: key 'ratios': item 1: 1.5 is out of range \(must be in \[0, 1\]\)"),
+        ({"dataset": "msmarco-passage-mini/trec-dl-2019"}, "no question has gold"),
+    ],
+)
 def test_bad_training_settings_are_named(setup, tiny_root, train, match):
     root, data, lm = setup
     cfg = train_config(root, data, lm, **train)
@@ -158,8 +176,11 @@ def test_noise_curves_keep_the_noise_trained_generator_apart():
     from harness.reports.noise_curve import trained_label
 
     base = {"generator": {"name": "hf"}, "peft": None}
-    trained = {**base, "peft": {"name": "lora"}, "train": {"part": "generator", "noise": "random",
-                                                          "dataset": "halueval-qa/train"}}
+    trained = {
+        **base,
+        "peft": {"name": "lora"},
+        "train": {"part": "generator", "noise": "random", "dataset": "halueval-qa/train"},
+    }
     assert trained_label(base) == ""
     assert trained_label(trained) == " + lora noise-trained (random noise, halueval-qa/train)"
     assert "adapter /a" in trained_label({**base, "peft": {"name": "lora"}, "adapter": "/a"})
@@ -170,8 +191,11 @@ def test_noise_curves_keep_the_noise_trained_generator_apart():
 def test_plot_legend_names_only_what_differs():
     from harness.reports.noise_curve import legend_names
 
-    groups = ["ds | lm | noise=random gold=first k=5", "ds | lm + lora noise-trained | noise=random gold=first k=5",
-              "ds | lm + lora noise-trained | noise=hard gold=first k=5"]
+    groups = [
+        "ds | lm | noise=random gold=first k=5",
+        "ds | lm + lora noise-trained | noise=random gold=first k=5",
+        "ds | lm + lora noise-trained | noise=hard gold=first k=5",
+    ]
     names, title = legend_names(groups)
     assert names == ["base | noise=random", "+ lora noise-trained | noise=random", "+ lora noise-trained | noise=hard"]
     assert title == "ds | lm | gold=first k=5"

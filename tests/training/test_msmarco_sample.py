@@ -12,19 +12,31 @@ from harness.data.msmarco_sample import passage_id, read
 
 CAT = "A cat is a small domesticated carnivorous mammal with soft fur."
 ROWS = [
-    {"query_id": "q1", "query": "who led the manhattan project",
-     "positive": ["The Manhattan Project was led by General Leslie Groves and Robert Oppenheimer."],
-     "negatives": ["The Manhattan Project produced the first nuclear weapons during World War II.", CAT]},
-    {"query_id": None, "query": "what is photosynthesis",
-     "positive": ["Photosynthesis converts light energy into chemical energy in plants."],
-     "negatives": ["Chlorophyll absorbs light most strongly in the blue and red wavelengths."]},
-    {"query_id": "q3", "query": "eiffel tower location",
-     "positive": ["Eiffel Tower. The Eiffel Tower is a wrought-iron lattice tower in Paris, France."],
-     # raw MS MARCO mojibake in the second negative
-     "negatives": ["Paris is the capital and most populous city of France.", "don\u00e2\u0080\u0099t climb the tower"]},
-    {"query_id": "q4", "query": "great depression start",
-     "positive": ["The stock market crashed in October 1929, starting the Great Depression."],
-     "negatives": ["Dogs were domesticated from wolves thousands of years ago.", CAT]},
+    {
+        "query_id": "q1",
+        "query": "who led the manhattan project",
+        "positive": ["The Manhattan Project was led by General Leslie Groves and Robert Oppenheimer."],
+        "negatives": ["The Manhattan Project produced the first nuclear weapons during World War II.", CAT],
+    },
+    {
+        "query_id": None,
+        "query": "what is photosynthesis",
+        "positive": ["Photosynthesis converts light energy into chemical energy in plants."],
+        "negatives": ["Chlorophyll absorbs light most strongly in the blue and red wavelengths."],
+    },
+    {
+        "query_id": "q3",
+        "query": "eiffel tower location",
+        "positive": ["Eiffel Tower. The Eiffel Tower is a wrought-iron lattice tower in Paris, France."],
+        # raw MS MARCO mojibake in the second negative
+        "negatives": ["Paris is the capital and most populous city of France.", "don\u00e2\u0080\u0099t climb the tower"],
+    },
+    {
+        "query_id": "q4",
+        "query": "great depression start",
+        "positive": ["The stock market crashed in October 1929, starting the Great Depression."],
+        "negatives": ["Dogs were domesticated from wolves thousands of years ago.", CAT],
+    },
 ]
 
 
@@ -45,17 +57,20 @@ def test_read_repairs_the_text_and_names_queries_and_passages(tmp_path):
     assert len(sample.passages) == 10
 
 
-@pytest.mark.parametrize("line,message", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object, got list"),
-    ('{"query": "q"}', "missing key(s) positive"),
-    ('{"query": "q", "positive": []}', "'positive' is empty"),
-    ('{"query": "q", "positive": ["p", 3]}', "'positive' must be a list of non-empty strings"),
-    ('{"query": "", "positive": ["p"]}', "'query' must be a non-empty string"),
-    ('{"query_id": 7, "query": "q", "positive": ["p"]}', "'query_id' must be a non-empty string or null"),
-    ('{"query_id": "q1", "query": "q", "positive": ["p"]}', "query_id 'q1' already appeared on line 1"),
-    ("", "empty line"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"query": "q"}', "missing key(s) positive"),
+        ('{"query": "q", "positive": []}', "'positive' is empty"),
+        ('{"query": "q", "positive": ["p", 3]}', "'positive' must be a list of non-empty strings"),
+        ('{"query": "", "positive": ["p"]}', "'query' must be a non-empty string"),
+        ('{"query_id": 7, "query": "q", "positive": ["p"]}', "'query_id' must be a non-empty string or null"),
+        ('{"query_id": "q1", "query": "q", "positive": ["p"]}', "query_id 'q1' already appeared on line 1"),
+        ("", "empty line"),
+    ],
+)
 def test_a_bad_line_is_an_error_with_file_and_line(tmp_path, line, message):
     path = write(tmp_path / "train.jsonl", ROWS[:1], line + "\n")
     with pytest.raises(FormatError) as info:
@@ -75,8 +90,13 @@ def test_mining_leaves_out_positives_and_their_titled_copies(tmp_path):
 
     sample = read(write(tmp_path / "train.jsonl"))
     q3 = sample.queries[2]
-    texts = dict(sample.passages, untitled="The Eiffel Tower is a wrought-iron lattice tower in Paris, France.",
-                 a="tower one", b="tower two", c="tower three")
+    texts = dict(
+        sample.passages,
+        untitled="The Eiffel Tower is a wrought-iron lattice tower in Paris, France.",
+        a="tower one",
+        b="tower two",
+        c="tower three",
+    )
     # BM25 put the positive and its copy without the title first: neither may be a negative.
     run = {"q3": {q3.positives[0]: 9.0, "untitled": 8.0, "a": 7.0, "b": 6.0, "c": 6.0}}
     pools = mine(sample, run, texts.__getitem__, 0, 2)
@@ -141,8 +161,12 @@ def test_teacher_drops_negatives_scored_near_the_positive(tmp_path):
 def _split(n_negatives=2):
     from harness.training.data import Example, Split
 
-    texts = {"p": "the manhattan project was led by oppenheimer", "n1": "cats have soft fur",
-             "n2": "paris is in france", "n3": "dogs bark"}
+    texts = {
+        "p": "the manhattan project was led by oppenheimer",
+        "n1": "cats have soft fur",
+        "n2": "paris is in france",
+        "n3": "dogs bark",
+    }
     train = [Example(f"q{i}", "who led the manhattan project", [("p", 1)], ["n1", "n2", "n3"]) for i in range(8)]
     return Split(train, []), texts.__getitem__
 
@@ -163,8 +187,7 @@ def _cross_encoder(tiny_model, tmp_path, peft="none"):
 
 
 @pytest.mark.slow  # trains for epochs, beyond a tiny step
-@pytest.mark.parametrize("loss,pairwise", [("listwise", "ranknet"), ("pairwise", "ranknet"),
-                                           ("pairwise", "margin")])
+@pytest.mark.parametrize("loss,pairwise", [("listwise", "ranknet"), ("pairwise", "ranknet"), ("pairwise", "margin")])
 def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise):
     import torch
 
@@ -183,8 +206,17 @@ def test_each_loss_lowers_the_training_loss(tiny_model, tmp_path, loss, pairwise
             return float(pairwise_loss(scorer, groups, text, pairwise, 1.0))
 
     before = current()
-    config = SampleTrainConfig(loss=loss, pairwise=pairwise, n_negatives=2, batch_size=4, epochs=5, lr=1e-2,
-                               validation_fraction=0, warmup_fraction=0.1, checkpoint_every=0)
+    config = SampleTrainConfig(
+        loss=loss,
+        pairwise=pairwise,
+        n_negatives=2,
+        batch_size=4,
+        epochs=5,
+        lr=1e-2,
+        validation_fraction=0,
+        warmup_fraction=0.1,
+        checkpoint_every=0,
+    )
     result = _train(scorer, split, text, config, None, False, None)
     assert result.steps == 10
     assert current() < 0.7 * before
@@ -198,8 +230,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_weights(tiny_
     from harness.training.msmarco_sample import SampleTrainConfig, _train
 
     split, text = _split()
-    config = SampleTrainConfig(n_negatives=2, batch_size=2, epochs=2, lr=1e-3, validation_fraction=0,
-                               checkpoint_every=2)
+    config = SampleTrainConfig(n_negatives=2, batch_size=2, epochs=2, lr=1e-3, validation_fraction=0, checkpoint_every=2)
     whole = _cross_encoder(tiny_model, tmp_path / "a")
     uninterrupted = _train(whole, split, text, config, None, False, Checkpoint(tmp_path / "ck-a", 2))
 
@@ -240,11 +271,14 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path):
         checkpoint.load()
 
 
-@pytest.mark.parametrize("override,message", [
-    ({"mine_lo": 30, "mine_hi": 30}, "train.mine_lo=30 must be below train.mine_hi=30"),
-    ({"negatives": "given", "teacher": "bi_encoder"}, "train.teacher filters mined negatives"),
-    ({"part": "generator"}, "train.part must be reranker"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ({"mine_lo": 30, "mine_hi": 30}, "train.mine_lo=30 must be below train.mine_hi=30"),
+        ({"negatives": "given", "teacher": "bi_encoder"}, "train.teacher filters mined negatives"),
+        ({"part": "generator"}, "train.part must be reranker"),
+    ],
+)
 def test_inconsistent_options_are_clear_errors(override, message):
     from harness.training.msmarco_sample import SampleTrainConfig, check
 
@@ -252,10 +286,14 @@ def test_inconsistent_options_are_clear_errors(override, message):
         check(SampleTrainConfig(**override))
 
 
-@pytest.mark.parametrize("key,value,message", [
-    ("loss", "pointwise", "train: key 'loss': 'pointwise' is not one of listwise, pairwise"),
-    ("n_negatives", 0, "train: key 'n_negatives': 0 is out of range"),
-    ("negatives", "some", "train: key 'negatives': 'some' is not one of mined, given, both")])
+@pytest.mark.parametrize(
+    "key,value,message",
+    [
+        ("loss", "pointwise", "train: key 'loss': 'pointwise' is not one of listwise, pairwise"),
+        ("n_negatives", 0, "train: key 'n_negatives': 0 is out of range"),
+        ("negatives", "some", "train: key 'negatives': 'some' is not one of mined, given, both"),
+    ],
+)
 def test_out_of_bounds_options_name_the_key(key, value, message):
     from harness.training.msmarco_sample import SampleTrainConfig
     from harness.registry import build_config
@@ -266,8 +304,9 @@ def test_out_of_bounds_options_name_the_key(key, value, message):
 
 
 def harness(*args, cwd, ok=True):
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args], cwd=cwd, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     if ok:
         assert out.returncode == 0, out.stderr[-4000:]
     return out
@@ -278,11 +317,25 @@ def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
     """Mine over the file + the (tiny) mini collection, train, rerank DL20, then hit the cache."""
     data = write(tmp_path / "train.jsonl")
     results = tmp_path / "results"
-    common = ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=run", "reranker=cross_encoder",
-              "reranker.head=classifier", f"reranker.model={tiny_model}", f"results_dir={results}", "peft=lora",
-              "train=msmarco_sample", f"train.file={data}", "train.max_steps=2", "train.batch_size=2",
-              "train.n_negatives=1", "train.mine_hi=5", "train.validation_fraction=0.25", "train.eval_every=1",
-              "train.checkpoint_every=1", "train.negatives=both"]
+    common = [
+        "dataset=msmarco-passage-mini/trec-dl-2020",
+        "retriever=run",
+        "reranker=cross_encoder",
+        "reranker.head=classifier",
+        f"reranker.model={tiny_model}",
+        f"results_dir={results}",
+        "peft=lora",
+        "train=msmarco_sample",
+        f"train.file={data}",
+        "train.max_steps=2",
+        "train.batch_size=2",
+        "train.n_negatives=1",
+        "train.mine_hi=5",
+        "train.validation_fraction=0.25",
+        "train.eval_every=1",
+        "train.checkpoint_every=1",
+        "train.negatives=both",
+    ]
     first = harness(*common, "experiment_name=sample", cwd=tmp_path)
     [run_dir] = (results / "sample").iterdir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -299,14 +352,32 @@ def test_train_msmarco_sample_end_to_end(tiny_root, tiny_model, tmp_path):
 @pytest.mark.slow
 def test_a_bad_file_is_a_clear_cli_error(tiny_root, tiny_model, tmp_path):
     data = write(tmp_path / "train.jsonl", ROWS[:2], '{"query": "q"}\n')
-    out = harness("retriever=run", "reranker=cross_encoder", f"reranker.model={tiny_model}", "peft=lora",
-                  "train=msmarco_sample", f"train.file={data}", "tracking=none", f"results_dir={tmp_path / 'r'}",
-                  cwd=tmp_path, ok=False)
+    out = harness(
+        "retriever=run",
+        "reranker=cross_encoder",
+        f"reranker.model={tiny_model}",
+        "peft=lora",
+        "train=msmarco_sample",
+        f"train.file={data}",
+        "tracking=none",
+        f"results_dir={tmp_path / 'r'}",
+        cwd=tmp_path,
+        ok=False,
+    )
     assert out.returncode == 2 and f"{data}:3: missing key(s) positive" in out.stderr
     assert "Traceback" not in out.stderr
-    missing = harness("retriever=run", "reranker=cross_encoder", f"reranker.model={tiny_model}", "peft=lora",
-                      "train=msmarco_sample", f"train.file={tmp_path / 'nope.jsonl'}", "tracking=none",
-                      f"results_dir={tmp_path / 'r'}", cwd=tmp_path, ok=False)
+    missing = harness(
+        "retriever=run",
+        "reranker=cross_encoder",
+        f"reranker.model={tiny_model}",
+        "peft=lora",
+        "train=msmarco_sample",
+        f"train.file={tmp_path / 'nope.jsonl'}",
+        "tracking=none",
+        f"results_dir={tmp_path / 'r'}",
+        cwd=tmp_path,
+        ok=False,
+    )
     assert missing.returncode == 2 and "nope.jsonl does not exist" in missing.stderr
 
 
@@ -328,8 +399,9 @@ def test_every_reranker_kind_trains_on_the_groups(kind, tiny_model, tmp_path):
     field = "max_length" if kind == "cross_encoder" else "passage_max_length"
     before = getattr(scorer, field)
     for loss in ("listwise", "pairwise"):
-        config = SampleTrainConfig(loss=loss, n_negatives=2, batch_size=4, max_steps=2, lr=1e-3,
-                                   validation_fraction=0, checkpoint_every=0)
+        config = SampleTrainConfig(
+            loss=loss, n_negatives=2, batch_size=4, max_steps=2, lr=1e-3, validation_fraction=0, checkpoint_every=0
+        )
         with training_length(scorer, 8):
             assert getattr(scorer, field) == 8
             result = _train(scorer, split, text, config, None, False, None)
@@ -351,8 +423,7 @@ def test_the_teacher_filter_is_a_cached_stage(tiny_model, tmp_path):
     def run(margin):
         ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
         teacher = registry.create("reranker", {"name": "bi_encoder", "model": tiny_model}, ctx)
-        kept, counts = cached_teacher_filter(ctx.cache, "pools-key", teacher, sample, pools,
-                                             sample.passages.__getitem__, margin)
+        kept, counts = cached_teacher_filter(ctx.cache, "pools-key", teacher, sample, pools, sample.passages.__getitem__, margin)
         return ctx.cache.stats, kept, counts
 
     stats, kept, counts = run(-2.0)  # nothing scores above the positive + 2 (cosines): every negative kept

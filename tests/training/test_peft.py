@@ -19,8 +19,9 @@ HIDDEN, LAYERS = 32, 2
 
 def tiny_bert(cls=BertModel, **kw):
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=100, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2,
-                        intermediate_size=64, **kw)
+    config = BertConfig(
+        vocab_size=100, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2, intermediate_size=64, **kw
+    )
     return cls(config).eval()
 
 
@@ -141,8 +142,9 @@ def test_corrupted_adapter_is_refused(tmp_path):
 
 def test_mismatched_adapter_is_refused(tmp_path):
     folder, _ = _saved(tmp_path)
-    with pytest.raises(AdapterError, match="trained on backbone 'tiny-bert', not 'other'; the weights are the same: "
-                                           "load it with model=tiny-bert"):
+    with pytest.raises(
+        AdapterError, match="trained on backbone 'tiny-bert', not 'other'; the weights are the same: load it with model=tiny-bert"
+    ):
         load_adapter(tiny_bert(), folder, _apply(tmp_path), "other")
     meta = json.loads((folder / "metadata.json").read_text())
     meta["config"] = {"r": 4}  # metadata claims another rank than the weights hold (and its checksum agrees)

@@ -9,8 +9,9 @@ from mlflow import MlflowClient
 
 
 def harness(*args, cwd):
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args], cwd=cwd, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     return out
 
@@ -18,10 +19,24 @@ def harness(*args, cwd):
 @pytest.mark.slow
 def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     results = tmp_path / "results"
-    common = ["dataset=msmarco-passage-mini/trec-dl-2020", "retriever=run", "reranker=cross_encoder",
-              "reranker.head=classifier", f"reranker.model={tiny_model}", f"results_dir={results}"]
-    train = ["peft=lora", "train=dl19", "train.max_steps=2", "train.batch_size=2", "train.grad_accumulation=1",
-             "train.negatives=2", "train.validation_fraction=0.25", "train.eval_every=1"]
+    common = [
+        "dataset=msmarco-passage-mini/trec-dl-2020",
+        "retriever=run",
+        "reranker=cross_encoder",
+        "reranker.head=classifier",
+        f"reranker.model={tiny_model}",
+        f"results_dir={results}",
+    ]
+    train = [
+        "peft=lora",
+        "train=dl19",
+        "train.max_steps=2",
+        "train.batch_size=2",
+        "train.grad_accumulation=1",
+        "train.negatives=2",
+        "train.validation_fraction=0.25",
+        "train.eval_every=1",
+    ]
     first = harness(*common, *train, "experiment_name=train", cwd=tmp_path)
     [run_dir] = (results / "train").iterdir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -42,15 +57,17 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     [again_dir] = (results / "again").iterdir()
     assert json.loads((again_dir / "metrics.json").read_text())["ndcg@10"] == metrics["ndcg@10"]
 
-    loaded = harness(*common, "peft=lora", f"load_adapter={run_dir / 'adapter'}", "use_cache=false",
-                     "experiment_name=loaded", cwd=tmp_path)
+    loaded = harness(
+        *common, "peft=lora", f"load_adapter={run_dir / 'adapter'}", "use_cache=false", "experiment_name=loaded", cwd=tmp_path
+    )
     [loaded_dir] = (results / "loaded").iterdir()
     assert json.loads((loaded_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
     assert loaded.returncode == 0 and "adapter= is deprecated" not in loaded.stderr
 
     # adapter= is load_adapter='s deprecated alias: the same run, with one warning.
-    by_run_id = harness(*common, "peft=lora", f"adapter={run.info.run_id}", "use_cache=false",
-                        "experiment_name=by_run_id", cwd=tmp_path)
+    by_run_id = harness(
+        *common, "peft=lora", f"adapter={run.info.run_id}", "use_cache=false", "experiment_name=by_run_id", cwd=tmp_path
+    )
     [by_id_dir] = (results / "by_run_id").iterdir()
     assert json.loads((by_id_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
     assert by_run_id.returncode == 0
@@ -59,13 +76,19 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
 
 @pytest.mark.slow
 def test_train_without_a_reranker_is_a_clear_error(tiny_root, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none",
-                          f"results_dir={tmp_path}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "peft=lora", "train=dl19", "tracking=none", f"results_dir={tmp_path}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2 and "train / load_adapter need a reranker to train (e.g. reranker=cross_encoder" in out.stderr
 
 
-@pytest.mark.parametrize("kind,loss", [("bi_encoder", "inbatch"), ("late_interaction", "listwise"),
-                                       ("cross_encoder", "pointwise")])
+@pytest.mark.parametrize(
+    "kind,loss", [("bi_encoder", "inbatch"), ("late_interaction", "listwise"), ("cross_encoder", "pointwise")]
+)
 def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
     """One LoRA training run per reranker design and loss: the loss curve exists and the adapter is non-zero."""
     from harness.cache import StageCache
@@ -85,9 +108,15 @@ def test_each_reranker_kind_trains_with_lora(kind, loss, tiny_model, tmp_path):
     texts = {"p": "the manhattan project was led by oppenheimer", "n1": "cats have soft fur", "n2": "paris is in france"}
     examples = [Example(f"q{i}", "who led the manhattan project", [("p", 3)], ["n1", "n2"]) for i in range(4)]
     qrels = {f"q{i}": {"p": 3, "n1": 0} for i in range(4)}
-    result = train(reranker.scorer, examples, [], qrels, texts.get,
-                   TrainConfig(loss=loss, negatives=2, batch_size=2, lr=1e-2, epochs=1, validation_fraction=0),
-                   show_progress=False)
+    result = train(
+        reranker.scorer,
+        examples,
+        [],
+        qrels,
+        texts.get,
+        TrainConfig(loss=loss, negatives=2, batch_size=2, lr=1e-2, epochs=1, validation_fraction=0),
+        show_progress=False,
+    )
     assert result.steps >= 1 and all(v == v for _, v in result.losses)  # finite (not NaN)
     lora_b = [p for n, p in reranker.scorer.model.named_parameters() if "lora_B" in n]
     assert lora_b and any(float(p.detach().abs().sum()) > 0 for p in lora_b)  # B moved away from its zero start
@@ -110,8 +139,23 @@ def test_judged_passages_outside_the_corpus_are_left_out(tiny_root):
 @pytest.mark.slow
 def test_unknown_adapter_run_id_is_a_clear_error(tiny_root, tiny_model, tmp_path):
     missing = "0123456789abcdef0123456789abcdef"
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "run", "retriever=run", "reranker=cross_encoder",
-                          f"reranker.model={tiny_model}", "peft=lora", f"load_adapter={missing}",
-                          f"results_dir={tmp_path / 'r'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "retriever=run",
+            "reranker=cross_encoder",
+            f"reranker.model={tiny_model}",
+            "peft=lora",
+            f"load_adapter={missing}",
+            f"results_dir={tmp_path / 'r'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2
     assert f"load_adapter={missing}: no adapter artifacts for this MLflow run id at sqlite:///" in out.stderr

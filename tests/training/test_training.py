@@ -11,8 +11,13 @@ from harness.training.loop import TrainConfig, loss_of, train
 from harness.training.data import Example
 
 WORDS = "manhattan project oppenheimer led cat fur photosynthesis light paris tower eiffel".split()
-PASSAGES = {"p1": "oppenheimer led manhattan project", "p2": "cat fur", "p3": "photosynthesis light",
-            "p4": "eiffel tower paris", "p5": "cat light fur"}
+PASSAGES = {
+    "p1": "oppenheimer led manhattan project",
+    "p2": "cat fur",
+    "p3": "photosynthesis light",
+    "p4": "eiffel tower paris",
+    "p5": "cat light fur",
+}
 
 
 class TinyCrossEncoder:
@@ -20,9 +25,16 @@ class TinyCrossEncoder:
 
     def __init__(self):
         torch.manual_seed(0)
-        config = BertConfig(vocab_size=len(WORDS) + 4, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                            intermediate_size=32, num_labels=1,
-                            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        config = BertConfig(
+            vocab_size=len(WORDS) + 4,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            num_labels=1,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
         self.model = BertForSequenceClassification(config)
 
     def encode(self, query, passage):

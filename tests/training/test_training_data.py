@@ -17,8 +17,8 @@ def test_positives_and_negatives_follow_the_protocol():
     examples = build_examples(QUERIES, QRELS, RUN)
     assert [e.query_id for e in examples] == [f"q{i}" for i in range(9)]
     first = examples[0]
-    assert first.positives == [("p0", 3), ("r0", 2)]           # rel >= 2 only, best first
-    assert first.negatives == ["z0", "b0", "c0"]               # judged 0, then BM25 non-relevant, no rel-1 doc
+    assert first.positives == [("p0", 3), ("r0", 2)]  # rel >= 2 only, best first
+    assert first.negatives == ["z0", "b0", "c0"]  # judged 0, then BM25 non-relevant, no rel-1 doc
     assert not set(first.negatives) & {d for d, _ in first.positives}
 
 

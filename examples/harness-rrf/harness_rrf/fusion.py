@@ -24,8 +24,10 @@ KINDS = ("retriever", "reranker")
 @dataclass
 class RRFConfig:
     fuse: List[Dict[str, Any]] = option(
-        [{"name": "bm25"}], "configs of the registered components whose runs are fused: name, "
-        "kind (retriever, the default, or reranker: it reranks the input run) and their options")
+        [{"name": "bm25"}],
+        "configs of the registered components whose runs are fused: name, "
+        "kind (retriever, the default, or reranker: it reranks the input run) and their options",
+    )
     include_input: bool = option(True, "fuse the run this reranker is given (the first stage) too")
     k: int = option(60, "rank constant: a document scores sum(1 / (k + rank))")
     top_k: int = option(100, "documents kept per query after fusion")
@@ -38,8 +40,10 @@ class RRFReranker(Reranker):
         super().__init__(config, context)
         runs = len(config.fuse) + int(config.include_input)
         if runs < 2:
-            raise ConfigError(f"reranker=rrf: fusion needs at least two runs, got {runs} "
-                              f"(fuse has {len(config.fuse)} entries, include_input={config.include_input})")
+            raise ConfigError(
+                f"reranker=rrf: fusion needs at least two runs, got {runs} "
+                f"(fuse has {len(config.fuse)} entries, include_input={config.include_input})"
+            )
         self.members = [self._build(i, dict(entry)) for i, entry in enumerate(config.fuse)]
 
     def _build(self, index: int, entry: dict) -> Any:
@@ -49,8 +53,7 @@ class RRFReranker(Reranker):
         kind = entry.pop("kind", "retriever")
         if kind not in KINDS:
             raise ConfigError(f"reranker=rrf: fuse[{index}].kind must be one of {', '.join(KINDS)}, got '{kind}'")
-        return ComponentRegistry(get_plugin_manager()).create(kind, entry, self.context,
-                                                              where=f"reranker=rrf fuse[{index}]")
+        return ComponentRegistry(get_plugin_manager()).create(kind, entry, self.context, where=f"reranker=rrf fuse[{index}]")
 
     def cache_payload(self) -> dict[str, Any]:
         # The members' code is part of the key: an edited bm25 must not be served stale.
@@ -87,8 +90,11 @@ def fuse(runs: list[Run], query_ids: set[str], k: int, top_k: int) -> Run:
         if not members:
             continue  # no run retrieved anything for these queries
         parts = [RanxRun({q: {d: float(s) for d, s in runs[i][q].items()} for q in qids}) for i in members]
-        result = ranx_fuse(parts, method="rrf", params={"k": k}).to_dict() if len(parts) > 1 \
+        result = (
+            ranx_fuse(parts, method="rrf", params={"k": k}).to_dict()
+            if len(parts) > 1
             else {q: {d: 1.0 / (k + r) for r, d in enumerate(_ranked(runs[members[0]][q]), 1)} for q in qids}
+        )
         for qid in qids:
             ranked = sorted(result[qid].items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
             fused[qid] = {d: float(s) for d, s in ranked}

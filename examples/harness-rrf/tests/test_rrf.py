@@ -29,8 +29,11 @@ def test_a_query_answered_by_one_run_only_keeps_its_ranking():
 
 
 def test_one_run_is_not_a_fusion():
-    with pytest.raises(ConfigError, match=r"^reranker=rrf: fusion needs at least two runs, got 1 "
-                                          r"\(fuse has 1 entries, include_input=False\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^reranker=rrf: fusion needs at least two runs, got 1 "
+        r"\(fuse has 1 entries, include_input=False\)$",
+    ):
         build(RRFReranker, {"fuse": [TOY_BM25], "include_input": False})
 
 

@@ -25,8 +25,10 @@ def named(entries: list[Entry], wanted: str) -> str:
     partial = [e.name for e in entries if wanted in e.name]
     if exact or len(partial) == 1:
         return (exact or partial)[0]
-    raise ConfigError(f"leaderboard: baseline '{wanted}' matches {len(partial)} entries "
-                      f"({', '.join(partial[:5]) or 'none of ' + ', '.join(e.name for e in entries[:10])})")
+    raise ConfigError(
+        f"leaderboard: baseline '{wanted}' matches {len(partial)} entries "
+        f"({', '.join(partial[:5]) or 'none of ' + ', '.join(e.name for e in entries[:10])})"
+    )
 
 
 def first_stage(entries: list[Entry]) -> Optional[str]:

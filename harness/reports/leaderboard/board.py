@@ -51,27 +51,38 @@ class Leaderboard:
     def legend(self) -> str:
         if not self.baseline:
             return "no baseline: no significance tests"
-        tests = ", ".join(f"{MARKERS[t]} {'paired t-test' if t == 'student' else 'Fisher randomization'}"
-                          for t in self.tests)
-        return (f"{tests}: p <= {self.alpha} against the baseline '{self.baseline}' on {self.metric} "
-                f"({self.correction} correction over {len(self.comparisons)} comparisons); "
-                f"95% CI = paired bootstrap over queries ({self.resamples:,} resamples); "
-                "W/T/L = queries won/tied/lost against the baseline; d = paired effect size (Cohen's d_z); "
-                "judged@10 = share of the top-10 documents that have a judgment")
+        tests = ", ".join(f"{MARKERS[t]} {'paired t-test' if t == 'student' else 'Fisher randomization'}" for t in self.tests)
+        return (
+            f"{tests}: p <= {self.alpha} against the baseline '{self.baseline}' on {self.metric} "
+            f"({self.correction} correction over {len(self.comparisons)} comparisons); "
+            f"95% CI = paired bootstrap over queries ({self.resamples:,} resamples); "
+            "W/T/L = queries won/tied/lost against the baseline; d = paired effect size (Cohen's d_z); "
+            "judged@10 = share of the top-10 documents that have a judgment"
+        )
 
 
 def shared_metrics(entries: list[Entry], metric: str) -> list[str]:
     common = set.intersection(*(set(e.per_query) for e in entries))
     if metric not in common:
         missing = [e.name for e in entries if metric not in e.per_query]
-        raise ConfigError(f"leaderboard: metric '{metric}' is missing from {', '.join(missing[:5])}; "
-                          f"shared metrics: {', '.join(sorted(common)) or 'none'}")
+        raise ConfigError(
+            f"leaderboard: metric '{metric}' is missing from {', '.join(missing[:5])}; "
+            f"shared metrics: {', '.join(sorted(common)) or 'none'}"
+        )
     return [metric] + sorted(common - {metric})
 
 
-def build_leaderboard(entries: list[Entry], metric: str, baseline: Optional[str] = None, tests=TESTS,
-                      correction: str = "holm", alpha: float = 0.05, n_permutations: int = 1000,
-                      seed: int = 42, resamples: int = RESAMPLES) -> Leaderboard:
+def build_leaderboard(
+    entries: list[Entry],
+    metric: str,
+    baseline: Optional[str] = None,
+    tests=TESTS,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    n_permutations: int = 1000,
+    seed: int = 42,
+    resamples: int = RESAMPLES,
+) -> Leaderboard:
     """One board over entries of one dataset."""
     if not entries:
         raise ConfigError("leaderboard: no entries (no FINISHED runs matched, and no run files given)")
@@ -79,14 +90,34 @@ def build_leaderboard(entries: list[Entry], metric: str, baseline: Optional[str]
     by_name = {e.name: e for e in entries}
     # The one ranking rule of run files and evaluation: ties in the mean by descending name.
     ranked = [by_name[name] for name, _ in ranked_by_score({e.name: e.mean[metric] for e in entries})]
-    board = Leaderboard(metric, metrics, ranked, tests=tuple(tests), correction=correction, alpha=alpha,
-                        dataset=entries[0].dataset, n_permutations=n_permutations, resamples=resamples)
-    board.intervals = {e.name: interval([e.per_query[metric][q] for q in sorted(e.per_query[metric])], resamples,
-                                        seed) for e in ranked if e.per_query[metric]}
+    board = Leaderboard(
+        metric,
+        metrics,
+        ranked,
+        tests=tuple(tests),
+        correction=correction,
+        alpha=alpha,
+        dataset=entries[0].dataset,
+        n_permutations=n_permutations,
+        resamples=resamples,
+    )
+    board.intervals = {
+        e.name: interval([e.per_query[metric][q] for q in sorted(e.per_query[metric])], resamples, seed)
+        for e in ranked
+        if e.per_query[metric]
+    }
     if len(ranked) > 1:
         board.baseline, board.baseline_reason = pick_baseline(ranked, baseline)
-        board.comparisons = compare_to_baseline({e.name: e.per_query[metric] for e in ranked}, board.baseline,
-                                                tests, correction, alpha, n_permutations, seed, resamples)
+        board.comparisons = compare_to_baseline(
+            {e.name: e.per_query[metric] for e in ranked},
+            board.baseline,
+            tests,
+            correction,
+            alpha,
+            n_permutations,
+            seed,
+            resamples,
+        )
     return board
 
 
@@ -97,8 +128,7 @@ def by_dataset(entries: list[Entry]) -> dict[str, list[Entry]]:
     return dict(sorted(groups.items()))
 
 
-def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str] = None,
-                       **options) -> list[Leaderboard]:
+def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str] = None, **options) -> list[Leaderboard]:
     """One board per dataset, each with its own ranking, baseline and tests.
 
     ``--baseline NAME`` applies on the datasets that have such an entry (the others use the default
@@ -115,6 +145,5 @@ def build_leaderboards(entries: list[Entry], metric: str, baseline: Optional[str
         board.dataset = dataset
         boards.append(board)
     if len(boards) > 1:
-        logger.info("leaderboard: %d datasets, one section each (%s)", len(boards),
-                    ", ".join(b.dataset for b in boards))
+        logger.info("leaderboard: %d datasets, one section each (%s)", len(boards), ", ".join(b.dataset for b in boards))
     return boards

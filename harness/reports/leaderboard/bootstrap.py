@@ -57,8 +57,7 @@ def top_documents(run: Mapping[str, Mapping[str, float]], k: int = 10) -> dict[s
     return {qid: [doc for doc, _ in ranked(docs)[:k]] for qid, docs in run.items()}
 
 
-def judged_share(top: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]],
-                 k: int = 10) -> dict[str, float]:
+def judged_share(top: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]], k: int = 10) -> dict[str, float]:
     """judged@k per judged query: the share of its top-k documents that have a judgment (any label).
 
     The share is of the documents retrieved (up to k); a judged query with nothing retrieved counts 0.

@@ -12,37 +12,66 @@ SUFFIXES = {".md": "markdown", ".csv": "csv", ".tex": "latex", ".txt": "table", 
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    lb = sub.add_parser("leaderboard", usage="harness leaderboard [OPTIONS]",
-                        help="rank tracked runs (and run files) with significance tests")
-    lb.add_argument("--tracking-uri", default=None,
-                    help="any MLflow tracking URI (default: sqlite store in results/mlflow.db)")
+    lb = sub.add_parser(
+        "leaderboard", usage="harness leaderboard [OPTIONS]", help="rank tracked runs (and run files) with significance tests"
+    )
+    lb.add_argument("--tracking-uri", default=None, help="any MLflow tracking URI (default: sqlite store in results/mlflow.db)")
     lb.add_argument("--experiment", action="append", default=[], help="MLflow experiment (repeatable; default all)")
     lb.add_argument("--dataset", default=None, help="keep runs on this dataset id; required with --run-file")
     lb.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="keep runs with this tag")
-    lb.add_argument("--suite", default=None, metavar="NAME",
-                    help="aggregate the suite NAME (conf/suite/NAME.yaml): a column per dataset, the mean, "
-                         "significance per dataset")
-    lb.add_argument("--suite-config-dir", action="append", default=[], metavar="DIR",
-                    help="a config folder holding suite/NAME.yaml (as hydra.searchpath for harness run; repeatable)")
-    lb.add_argument("--run-file", action="append", default=[], metavar="PATH[=NAME]",
-                    help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)")
-    lb.add_argument("--builds-on", action="append", default=[], metavar="NAME=ENTRY",
-                    help="the run file NAME reranks ENTRY's ranking (an entry's name or a unique part of it), "
-                         "for the default baseline rule (repeatable)")
+    lb.add_argument(
+        "--suite",
+        default=None,
+        metavar="NAME",
+        help="aggregate the suite NAME (conf/suite/NAME.yaml): a column per dataset, the mean, significance per dataset",
+    )
+    lb.add_argument(
+        "--suite-config-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a config folder holding suite/NAME.yaml (as hydra.searchpath for harness run; repeatable)",
+    )
+    lb.add_argument(
+        "--run-file",
+        action="append",
+        default=[],
+        metavar="PATH[=NAME]",
+        help="add a TREC run file as an entry, scored on the dataset's qrels (repeatable)",
+    )
+    lb.add_argument(
+        "--builds-on",
+        action="append",
+        default=[],
+        metavar="NAME=ENTRY",
+        help="the run file NAME reranks ENTRY's ranking (an entry's name or a unique part of it), "
+        "for the default baseline rule (repeatable)",
+    )
     lb.add_argument("--metric", default="ndcg@10", help="rank by this metric (default ndcg@10)")
-    lb.add_argument("--baseline", default=None,
-                    help="entry to test against (default: the first stage the others build on, else the best)")
+    lb.add_argument(
+        "--baseline", default=None, help="entry to test against (default: the first stage the others build on, else the best)"
+    )
     lb.add_argument("--test", nargs="+", default=["student", "fisher"], choices=["student", "fisher"])
     lb.add_argument("--correction", default="holm", choices=["holm", "bonferroni", "none"])
     lb.add_argument("--alpha", type=float, default=0.05, help="significance level after correction")
     lb.add_argument("--permutations", type=int, default=1000, help="Fisher randomization permutations")
     lb.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the 95%% CI")
-    lb.add_argument("--binary-relevance-level", type=int, default=None,
-                    help="for run files: binary measures count rel >= this (default 2 for TREC DL ids, else 1)")
+    lb.add_argument(
+        "--binary-relevance-level",
+        type=int,
+        default=None,
+        help="for run files: binary measures count rel >= this (default 2 for TREC DL ids, else 1)",
+    )
     lb.add_argument("--data-root", default=None)
     lb.add_argument("--format", default="table", choices=FORMATS, help="what to print")
-    lb.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
-                    help="also write FILE; .md .csv .tex .txt .html pick the format (repeatable)")
+    lb.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also write FILE; .md .csv .tex .txt .html pick the format (repeatable)",
+    )
     return lb
 
 
@@ -91,8 +120,7 @@ def collect(args) -> list:
         level = args.binary_relevance_level
         if level is None and entries:  # the level the tracked runs were evaluated at
             level = entries[0].relevance_level
-        entries += from_run_files(args.run_file, args.dataset, metrics,
-                                  binary_level(args.dataset, level), args.data_root)
+        entries += from_run_files(args.run_file, args.dataset, metrics, binary_level(args.dataset, level), args.data_root)
     if args.builds_on:
         if not args.run_file:
             raise ConfigError("leaderboard: --builds-on links a --run-file to the stage it builds on; no run file given")
@@ -113,9 +141,16 @@ def run(args) -> int:
         raise ConfigError("leaderboard: --resamples and --permutations must be at least 1")
     if args.suite:
         return run_suite(args)
-    boards = build_leaderboards(collect(args), args.metric, args.baseline, tests=args.test,
-                                correction=args.correction, alpha=args.alpha, n_permutations=args.permutations,
-                                resamples=args.resamples)
+    boards = build_leaderboards(
+        collect(args),
+        args.metric,
+        args.baseline,
+        tests=args.test,
+        correction=args.correction,
+        alpha=args.alpha,
+        n_permutations=args.permutations,
+        resamples=args.resamples,
+    )
     print(write_all(boards, args.format))
     for target in map(Path, args.output):
         fmt = SUFFIXES.get(target.suffix.lower())
@@ -154,9 +189,18 @@ def run_suite(args) -> int:
     uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
     entries = [e for e in from_mlflow(uri, args.experiment, None, _tags(args.tag)) if e.dataset in datasets.values()]
     add_judged(entries, args.data_root)
-    board = build_suite(suite.name, datasets, entries, args.metric, args.baseline, tests=args.test,
-                        correction=args.correction, alpha=args.alpha, n_permutations=args.permutations,
-                        resamples=args.resamples)
+    board = build_suite(
+        suite.name,
+        datasets,
+        entries,
+        args.metric,
+        args.baseline,
+        tests=args.test,
+        correction=args.correction,
+        alpha=args.alpha,
+        n_permutations=args.permutations,
+        resamples=args.resamples,
+    )
     print(write(board, args.format))
     for target in map(Path, args.output):
         fmt = SUFFIXES.get(target.suffix.lower())

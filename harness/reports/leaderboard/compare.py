@@ -34,20 +34,30 @@ class Side:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    cp = sub.add_parser("compare", usage="harness compare A B [OPTIONS]",
-                        help="two systems query by query: largest gains and losses, W/T/L, CI, plot")
+    cp = sub.add_parser(
+        "compare",
+        usage="harness compare A B [OPTIONS]",
+        help="two systems query by query: largest gains and losses, W/T/L, CI, plot",
+    )
     cp.add_argument("a", metavar="A", help="the reference: an MLflow run id (or unique prefix) or a TREC run file")
     cp.add_argument("b", metavar="B", help="the system compared with A, likewise")
     cp.add_argument("--dataset", default=None, help="dataset id (needed when both are run files)")
     cp.add_argument("--metric", default="ndcg@10")
     cp.add_argument("--top", type=int, default=10, help="how many largest gains and losses to list (default 10)")
-    cp.add_argument("--plot", default=None, metavar="PNG",
-                    help="where to write the per-query difference plot (default: results/compare/A_vs_B_METRIC.png "
-                         "where results/ exists, else the current folder)")
+    cp.add_argument(
+        "--plot",
+        default=None,
+        metavar="PNG",
+        help="where to write the per-query difference plot (default: results/compare/A_vs_B_METRIC.png "
+        "where results/ exists, else the current folder)",
+    )
     cp.add_argument("--tracking-uri", default=None, help="default: sqlite store in results/mlflow.db")
-    cp.add_argument("--binary-relevance-level", type=int, default=None,
-                    help="for run files: binary measures count rel >= this (default: the tracked run's, else 2 "
-                         "for TREC DL ids, else 1)")
+    cp.add_argument(
+        "--binary-relevance-level",
+        type=int,
+        default=None,
+        help="for run files: binary measures count rel >= this (default: the tracked run's, else 2 for TREC DL ids, else 1)",
+    )
     cp.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the 95%% CI")
     cp.add_argument("--permutations", type=int, default=1000, help="Fisher randomization permutations")
     cp.add_argument("--seed", type=int, default=42)
@@ -64,17 +74,18 @@ def _tracked(client, spec: str, uri: str, metric: str, folder: Path) -> Side:
     try:
         path = client.download_artifacts(run.info.run_id, "per_query.json", str(folder))
     except Exception as exc:  # MLflow raises many kinds for a missing artifact
-        raise DataError(f"compare: run {run.info.run_id} has no per_query.json artifact ({type(exc).__name__})") \
-            from None
+        raise DataError(f"compare: run {run.info.run_id} has no per_query.json artifact ({type(exc).__name__})") from None
     per_query = json.loads(Path(path).read_text())
     if metric not in per_query:
-        raise ConfigError(f"compare: run {run.info.run_id} has no per-query '{metric}'; it has "
-                          f"{', '.join(sorted(per_query)) or 'none'}")
+        raise ConfigError(
+            f"compare: run {run.info.run_id} has no per-query '{metric}'; it has {', '.join(sorted(per_query)) or 'none'}"
+        )
     dataset = run.data.tags.get("harness.dataset", "")
     level = run.data.params.get("dataset.binary_relevance_level", "")
     name = system_name(run.data.params, dataset, run.info.run_name or "")
-    return Side(spec, f"{name} ({run.info.run_id[:8]})", dataset, per_query[metric],
-                level=int(level) if level.isdigit() else None)
+    return Side(
+        spec, f"{name} ({run.info.run_id[:8]})", dataset, per_query[metric], level=int(level) if level.isdigit() else None
+    )
 
 
 def _find_run(client, spec: str, uri: str):
@@ -83,11 +94,16 @@ def _find_run(client, spec: str, uri: str):
     except Exception:  # not a full run id: a unique prefix of one?
         pass
     experiments = [e.experiment_id for e in client.search_experiments()]
-    found = [r for r in client.search_runs(experiments, max_results=50000) if r.info.run_id.startswith(spec)] \
-        if experiments and re.fullmatch(r"[0-9a-f]{4,32}", spec) else []
+    found = (
+        [r for r in client.search_runs(experiments, max_results=50000) if r.info.run_id.startswith(spec)]
+        if experiments and re.fullmatch(r"[0-9a-f]{4,32}", spec)
+        else []
+    )
     if len(found) != 1:
-        raise ConfigError(f"compare: {spec!r} is neither a file nor {'a unique prefix of ' if found else ''}"
-                          f"an MLflow run id at {uri}" + (f" ({len(found)} runs match)" if found else ""))
+        raise ConfigError(
+            f"compare: {spec!r} is neither a file nor {'a unique prefix of ' if found else ''}"
+            f"an MLflow run id at {uri}" + (f" ({len(found)} runs match)" if found else "")
+        )
     return found[0]
 
 
@@ -104,8 +120,9 @@ def sides(args) -> tuple[Side, Side]:
                 out.append(Side(spec, Path(spec).stem, run=read_run(Path(spec))))
                 continue
             if not args.tracking_uri and not Path("results/mlflow.db").is_file():
-                raise ConfigError(f"compare: {spec!r} is not a file, and there is no MLflow store at "
-                                  "results/mlflow.db (give --tracking-uri)")
+                raise ConfigError(
+                    f"compare: {spec!r} is not a file, and there is no MLflow store at results/mlflow.db (give --tracking-uri)"
+                )
             if client is None:
                 from mlflow import MlflowClient
 
@@ -119,8 +136,9 @@ def sides(args) -> tuple[Side, Side]:
 def dataset_of(a: Side, b: Side, given: Optional[str]) -> str:
     found = {s.dataset for s in (a, b) if s.dataset} | ({given} if given else set())
     if len(found) > 1:
-        raise ConfigError(f"compare: the two are on different datasets ({', '.join(sorted(found))}); "
-                          "a per-query comparison needs one dataset")
+        raise ConfigError(
+            f"compare: the two are on different datasets ({', '.join(sorted(found))}); a per-query comparison needs one dataset"
+        )
     if not found:
         raise ConfigError("compare: run files need --dataset (the qrels to score them on)")
     return found.pop()
@@ -145,8 +163,9 @@ def score_run_files(a: Side, b: Side, dataset_id: str, args) -> dict[str, str]:
         return {}
     if needs_qrels:
         qrels = datasets.qrels(dataset, dataset_id)
-        level = binary_level(dataset_id, args.binary_relevance_level
-                             if args.binary_relevance_level is not None else (a.level or b.level))
+        level = binary_level(
+            dataset_id, args.binary_relevance_level if args.binary_relevance_level is not None else (a.level or b.level)
+        )
         for side in (a, b):
             if side.run is not None:
                 require_overlap(side.run, qrels, side.spec, dataset_id)
@@ -176,8 +195,9 @@ def run(args) -> int:
     a_scores, b_scores = a.scores or {}, b.scores or {}  # both set by score_run_files
     shared = sorted(set(a_scores) & set(b_scores))
     if not shared:
-        raise DataError(f"compare: {a.label} and {b.label} share no query on {dataset_id} (A: {len(a_scores)} "
-                        f"queries, B: {len(b_scores)})")
+        raise DataError(
+            f"compare: {a.label} and {b.label} share no query on {dataset_id} (A: {len(a_scores)} queries, B: {len(b_scores)})"
+        )
     plot = Path(args.plot) if args.plot else default_plot(a, b, args.metric)
     print(report(a, b, shared, texts, dataset_id, args, plot))
     return 0

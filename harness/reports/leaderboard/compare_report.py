@@ -33,13 +33,16 @@ def summary(pair: Paired, args) -> str:
     control, treatment = np.array(pair.a), np.array(pair.b)
     wins, ties, losses = wins_ties_losses(pair.a, pair.b)
     low, high = interval(treatment - control, args.resamples, args.seed)
-    p = {t: format_p(p_value(t, control, treatment, args.permutations, args.seed),
-                     resolution(t, args.permutations)) for t in TESTS}
+    p = {
+        t: format_p(p_value(t, control, treatment, args.permutations, args.seed), resolution(t, args.permutations)) for t in TESTS
+    }
     mean = float((treatment - control).mean())
-    return (f"W/T/L (B vs A): {wins}/{ties}/{losses}\n"
-            f"mean Δ {args.metric} (B - A): {mean:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
-            f"(paired bootstrap, {args.resamples:,} resamples)\n"
-            f"p (student) {p['student']}, p (fisher) {p['fisher']} (paired, {args.permutations:,} permutations)")
+    return (
+        f"W/T/L (B vs A): {wins}/{ties}/{losses}\n"
+        f"mean Δ {args.metric} (B - A): {mean:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
+        f"(paired bootstrap, {args.resamples:,} resamples)\n"
+        f"p (student) {p['student']}, p (fisher) {p['fisher']} (paired, {args.permutations:,} permutations)"
+    )
 
 
 def listing(pair: Paired, positions: list[int], texts: dict[str, str]) -> str:
@@ -49,8 +52,10 @@ def listing(pair: Paired, positions: list[int], texts: dict[str, str]) -> str:
         value = escape.one_line(texts.get(qid, ""))
         return value if len(value) <= TEXT_WIDTH else value[: TEXT_WIDTH - 1] + "…"
 
-    table = [[escape.one_line(pair.queries[i]), text(pair.queries[i]), f"{pair.a[i]:.4f}", f"{pair.b[i]:.4f}",
-              f"{pair.diffs[i]:+.4f}"] for i in positions]
+    table = [
+        [escape.one_line(pair.queries[i]), text(pair.queries[i]), f"{pair.a[i]:.4f}", f"{pair.b[i]:.4f}", f"{pair.diffs[i]:+.4f}"]
+        for i in positions
+    ]
     return tabulate(table, headers=["query", "text", "A", "B", "Δ"], tablefmt="simple", disable_numparse=True)
 
 
@@ -81,9 +86,12 @@ def report(a, b, shared: list[str], texts: dict[str, str], dataset: str, args, p
     gains = [i for i in order[:top] if pair.diffs[i] > 0]
     losses = [i for i in reversed(order[-top:]) if pair.diffs[i] < 0]
     plot_differences(pair, plot, args.metric, (a.label, b.label))
-    parts = [f"A: {escape.one_line(a.label)}\nB: {escape.one_line(b.label)}",
-             f"dataset: {dataset}, {args.metric} on {len(shared)} shared queries", summary(pair, args),
-             f"largest gains of B over A ({len(gains)}):\n" + (listing(pair, gains, texts) if gains else "  none"),
-             f"largest losses of B to A ({len(losses)}):\n" + (listing(pair, losses, texts) if losses else "  none"),
-             f"wrote {plot}"]
+    parts = [
+        f"A: {escape.one_line(a.label)}\nB: {escape.one_line(b.label)}",
+        f"dataset: {dataset}, {args.metric} on {len(shared)} shared queries",
+        summary(pair, args),
+        f"largest gains of B over A ({len(gains)}):\n" + (listing(pair, gains, texts) if gains else "  none"),
+        f"largest losses of B to A ({len(losses)}):\n" + (listing(pair, losses, texts) if losses else "  none"),
+        f"wrote {plot}",
+    ]
     return "\n\n".join(parts)

@@ -60,8 +60,19 @@ def unique_names(entries: list[Entry]) -> list[Entry]:
 
 
 # Params that say where or how a run was recorded, not what it is.
-NOT_DISTINGUISHING = ("results_dir", "cache_dir", "run_name", "experiment_name", "show_progress", "use_cache",
-                      "resume", "tracking.", "data_root", "device", "plugins.")
+NOT_DISTINGUISHING = (
+    "results_dir",
+    "cache_dir",
+    "run_name",
+    "experiment_name",
+    "show_progress",
+    "use_cache",
+    "resume",
+    "tracking.",
+    "data_root",
+    "device",
+    "plugins.",
+)
 
 
 def label_differences(entries: list[Entry], most: int = 3) -> list[Entry]:

@@ -60,19 +60,25 @@ def table(board: Leaderboard) -> str:
 def section(board: Leaderboard) -> str:
     figures = "".join(
         f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        f"<figcaption>{html.escape(name)}</figcaption></figure>" for name, png in all_plots(board).items())
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        for name, png in all_plots(board).items()
+    )
     left_out = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in notes(board))
-    return (f"<section class='board' data-dataset='{html.escape(board.dataset, quote=True)}'>"
-            f"<h2>{html.escape(board.dataset or 'leaderboard')}</h2>"
-            f"<p class='baseline'>{html.escape(board.baseline_line())}</p>{table(board)}"
-            f"<p class='legend'>{html.escape(board.legend())}</p>{left_out}"
-            f"<section class='plots'>{figures}</section></section>")
+    return (
+        f"<section class='board' data-dataset='{html.escape(board.dataset, quote=True)}'>"
+        f"<h2>{html.escape(board.dataset or 'leaderboard')}</h2>"
+        f"<p class='baseline'>{html.escape(board.baseline_line())}</p>{table(board)}"
+        f"<p class='legend'>{html.escape(board.legend())}</p>{left_out}"
+        f"<section class='plots'>{figures}</section></section>"
+    )
 
 
 def page(board: Leaderboard | list[Leaderboard], title: str = "Leaderboard") -> str:
     """A board, or several (one per dataset) as sections of one page."""
     boards = board if isinstance(board, list) else [board]
     body = "".join(section(one) for one in boards)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
-            f"<script>{SORT_SCRIPT}</script></body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
+        f"<script>{SORT_SCRIPT}</script></body></html>"
+    )

@@ -47,8 +47,9 @@ def _top(client, run, folder: Path) -> dict[str, list[str]]:
     try:
         return top_documents(read_run(Path(client.download_artifacts(run.info.run_id, "run.trec", str(folder)))))
     except Exception as exc:  # no run.trec (an older run, a RAG-only run): judged@10 is left blank
-        logger.info("leaderboard: run %s has no readable run.trec (%s); judged@10 left blank", run.info.run_id,
-                    type(exc).__name__)
+        logger.info(
+            "leaderboard: run %s has no readable run.trec (%s); judged@10 left blank", run.info.run_id, type(exc).__name__
+        )
         return {}
 
 
@@ -56,8 +57,12 @@ def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     try:
         path = client.download_artifacts(run.info.run_id, "per_query.json", str(folder))
     except Exception as exc:  # a run without the artifact cannot be tested; say so and go on
-        logger.warning("leaderboard: run %s (%s) has no per_query.json artifact; skipped (%s)",
-                       run.info.run_name, run.info.run_id, type(exc).__name__)
+        logger.warning(
+            "leaderboard: run %s (%s) has no per_query.json artifact; skipped (%s)",
+            run.info.run_name,
+            run.info.run_id,
+            type(exc).__name__,
+        )
         return None
     per_query = json.loads(Path(path).read_text())
     mean = {m: sum(v.values()) / len(v) for m, v in per_query.items() if v}
@@ -70,16 +75,28 @@ def _entry(client, run, experiment: str, folder: Path) -> Optional[Entry]:
     dataset = run.data.tags.get("harness.dataset", "")
     stage = first_stage_key(params, dataset)
     upstream = builds_on_stage(params)
-    return Entry(name=system_name(params, dataset, run.info.run_name or run.info.run_id[:8]),
-                 source=f"mlflow:{experiment}/{run.info.run_id[:8]}", dataset=dataset, mean=mean,
-                 per_query=per_query, latency=latency, trainable_params=trainable, extra=dict(metrics),
-                 tags=dict(run.data.tags), relevance_level=_level(params.get("dataset.binary_relevance_level")),
-                 params=dict(params), run_id=run.info.run_id, stage=None if upstream else stage,
-                 upstream=stage if upstream else None, top=_top(client, run, folder))
+    return Entry(
+        name=system_name(params, dataset, run.info.run_name or run.info.run_id[:8]),
+        source=f"mlflow:{experiment}/{run.info.run_id[:8]}",
+        dataset=dataset,
+        mean=mean,
+        per_query=per_query,
+        latency=latency,
+        trainable_params=trainable,
+        extra=dict(metrics),
+        tags=dict(run.data.tags),
+        relevance_level=_level(params.get("dataset.binary_relevance_level")),
+        params=dict(params),
+        run_id=run.info.run_id,
+        stage=None if upstream else stage,
+        upstream=stage if upstream else None,
+        top=_top(client, run, folder),
+    )
 
 
-def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Optional[str] = None,
-                tags: Mapping[str, str] | None = None) -> list[Entry]:
+def from_mlflow(
+    tracking_uri: str, experiments: Iterable[str] = (), dataset: Optional[str] = None, tags: Mapping[str, str] | None = None
+) -> list[Entry]:
     """FINISHED runs of ``experiments`` (all when empty); the newest run per config hash."""
     from mlflow import MlflowClient
 
@@ -90,8 +107,9 @@ def from_mlflow(tracking_uri: str, experiments: Iterable[str] = (), dataset: Opt
     if missing:
         raise ConfigError(f"leaderboard: no experiment named {', '.join(missing)} at {tracking_uri}")
     names = {exp.experiment_id: exp.name for exp in found if exp is not None}
-    runs = client.search_runs(list(names), _filter(dataset, tags or {}), max_results=5000,
-                              order_by=["attributes.start_time DESC"])
+    runs = client.search_runs(
+        list(names), _filter(dataset, tags or {}), max_results=5000, order_by=["attributes.start_time DESC"]
+    )
     entries, seen = [], set()
     with tempfile.TemporaryDirectory(prefix="harness-leaderboard-") as tmp:
         for number, run in enumerate(runs):

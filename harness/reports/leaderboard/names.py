@@ -39,8 +39,9 @@ def first_stage_key(params: Mapping[str, str], dataset: str) -> Optional[str]:
         return None
     if name == "run" and _given(params, "retriever.path"):
         return run_file_key(params["retriever.path"])
-    own = {k: v for k, v in sorted(params.items()) if k.startswith("retriever.")
-           and not k.split(".")[-1].startswith(NOT_RETRIEVAL)}
+    own = {
+        k: v for k, v in sorted(params.items()) if k.startswith("retriever.") and not k.split(".")[-1].startswith(NOT_RETRIEVAL)
+    }
     return f"{dataset}|{json.dumps(own, sort_keys=True)}"
 
 
@@ -63,8 +64,11 @@ def retriever_label(params: Mapping[str, str], dataset: str) -> str:
 def training_label(params: Mapping[str, str]) -> str:
     """``[lora r=8]`` for a trained (or adapter-loaded) stage; empty when nothing is trained."""
     peft = _given(params, "peft.name")
-    trained = any(k.startswith("train.") and _given(params, k) for k in params) or _given(params, "load_adapter") \
-        or _given(params, "adapter")  # the option's earlier name, in earlier runs
+    trained = (
+        any(k.startswith("train.") and _given(params, k) for k in params)
+        or _given(params, "load_adapter")
+        or _given(params, "adapter")
+    )  # the option's earlier name, in earlier runs
     if not peft or peft == "none" or not trained:
         return ""
     shown = [f"{key}={params[f'peft.{key}']}" for key in PEFT_SHOWN.get(peft, ()) if _given(params, f"peft.{key}")]

@@ -15,8 +15,10 @@ from harness.reports.leaderboard.escape import plot_label
 
 
 MIN_POINTS = 2  # a scatter with fewer points carries no information
-SCATTERS = {"latency": ("latency", "latency (s per run, or logged latency)"),
-            "trainable_params": ("trainable parameters", "trainable parameters")}
+SCATTERS = {
+    "latency": ("latency", "latency (s per run, or logged latency)"),
+    "trainable_params": ("trainable parameters", "trainable parameters"),
+}
 
 
 def _png(fig) -> bytes:
@@ -50,8 +52,7 @@ def ranking(board: Leaderboard) -> bytes:
 
 
 def scatter(board: Leaderboard, attribute: str, label: str, log: bool) -> bytes | None:
-    points = [(getattr(e, attribute), e.mean[board.metric], e.name) for e in board.entries
-              if getattr(e, attribute) is not None]
+    points = [(getattr(e, attribute), e.mean[board.metric], e.name) for e in board.entries if getattr(e, attribute) is not None]
     if len(points) < MIN_POINTS:
         return None
     fig, ax = _figure()

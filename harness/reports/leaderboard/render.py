@@ -21,8 +21,18 @@ def _interval(bounds: Optional[tuple[float, float]]) -> str:
 
 
 def header(board: Leaderboard) -> list[str]:
-    cols = ["rank", "system", board.metric, "95% CI", *board.metrics[1:], "judged@10",
-            f"Δ {board.metric}", "Δ 95% CI", "W/T/L", "d"]
+    cols = [
+        "rank",
+        "system",
+        board.metric,
+        "95% CI",
+        *board.metrics[1:],
+        "judged@10",
+        f"Δ {board.metric}",
+        "Δ 95% CI",
+        "W/T/L",
+        "d",
+    ]
     cols += [f"p ({t})" for t in board.tests] + ["latency s", "trainable params", "source"]
     return cols
 
@@ -33,11 +43,18 @@ def rows(board: Leaderboard, marked: bool = True) -> list[list[Any]]:
     for rank, entry in enumerate(board.entries, start=1):
         found = board.comparisons.get(entry.name)
         score = _number(entry.mean[board.metric]) + (board.markers(entry.name) if marked else "")
-        row = [rank, entry.name + (" (baseline)" if entry.name == board.baseline else ""), score,
-               _interval(board.intervals.get(entry.name))]
+        row = [
+            rank,
+            entry.name + (" (baseline)" if entry.name == board.baseline else ""),
+            score,
+            _interval(board.intervals.get(entry.name)),
+        ]
         row += [_number(entry.mean[m]) for m in board.metrics[1:]] + [_number(board.judged(entry))]
-        row += [_number(found.delta), _interval(found.interval), "/".join(map(str, found.wtl)),
-                _number(found.effect_size, 2)] if found else ["", "", "", ""]
+        row += (
+            [_number(found.delta), _interval(found.interval), "/".join(map(str, found.wtl)), _number(found.effect_size, 2)]
+            if found
+            else ["", "", "", ""]
+        )
         row += [board.p_text(t, found.p_corrected[t]) if found else "" for t in board.tests]
         row += [_number(entry.latency, 3), _number(entry.trainable_params, 0), entry.source]
         out.append(row)
@@ -55,13 +72,20 @@ def _table(board: Leaderboard, cell, tablefmt: str) -> str:
 
 
 def terminal(board: Leaderboard) -> str:
-    return "\n".join([escape.one_line(board.baseline_line()), _table(board, escape.one_line, "simple"),
-                      escape.one_line(board.legend())])
+    return "\n".join(
+        [escape.one_line(board.baseline_line()), _table(board, escape.one_line, "simple"), escape.one_line(board.legend())]
+    )
 
 
 def markdown(board: Leaderboard) -> str:
-    return (escape.markdown(board.baseline_line()) + "\n\n" + _table(board, escape.markdown, "github") + "\n\n"
-            + escape.markdown(board.legend()) + "\n")
+    return (
+        escape.markdown(board.baseline_line())
+        + "\n\n"
+        + _table(board, escape.markdown, "github")
+        + "\n\n"
+        + escape.markdown(board.legend())
+        + "\n"
+    )
 
 
 CSV_EXTRA = ["95% CI low", "95% CI high", "Δ 95% CI low", "Δ 95% CI high", "dataset", "baseline rule"]
@@ -78,8 +102,12 @@ def _csv_rows(board: Leaderboard) -> list[list[Any]]:
         found = board.comparisons.get(entry.name)
         own = board.intervals.get(entry.name, (None, None))
         delta = found.interval if found else (None, None)
-        out.append(row + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
-                   + [_number(v) for v in (*own, *delta)] + [board.dataset, board.baseline_reason])
+        out.append(
+            row
+            + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
+            + [_number(v) for v in (*own, *delta)]
+            + [board.dataset, board.baseline_reason]
+        )
     return out
 
 
@@ -110,8 +138,15 @@ def _tex(text: Any) -> str:
 
 def latex(board: Leaderboard) -> str:
     """A tabular; markers become daggers (tabulate's own latex escaping would mangle them)."""
-    return ("% " + escape.one_line(board.baseline_line()) + "\n" + _table(board, _tex, "latex_raw")
-            + "\n% " + escape.one_line(board.legend()) + "\n")
+    return (
+        "% "
+        + escape.one_line(board.baseline_line())
+        + "\n"
+        + _table(board, _tex, "latex_raw")
+        + "\n% "
+        + escape.one_line(board.legend())
+        + "\n"
+    )
 
 
 def write(board: Leaderboard, fmt: str) -> str:
@@ -119,8 +154,11 @@ def write(board: Leaderboard, fmt: str) -> str:
     return writers[fmt](board)
 
 
-HEADINGS = {"table": lambda d: f"== dataset: {escape.one_line(d)} ==", "markdown": lambda d: f"## {escape.markdown(d)}",
-            "latex": lambda d: f"\\paragraph{{{escape.latex(d)}}}"}
+HEADINGS = {
+    "table": lambda d: f"== dataset: {escape.one_line(d)} ==",
+    "markdown": lambda d: f"## {escape.markdown(d)}",
+    "latex": lambda d: f"\\paragraph{{{escape.latex(d)}}}",
+}
 
 
 def write_all(boards: list[Leaderboard], fmt: str) -> str:

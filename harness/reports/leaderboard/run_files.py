@@ -23,20 +23,25 @@ def parse_spec(spec: str) -> tuple[Path, str]:
 
     The split is where the left side is an existing file; exactly one reading may exist.
     """
-    readings = [(spec, "")] + [(spec[:i], spec[i + 1:]) for i, char in enumerate(spec) if char == "="]
+    readings = [(spec, "")] + [(spec[:i], spec[i + 1 :]) for i, char in enumerate(spec) if char == "="]
     found = [(Path(path), name) for path, name in readings if path and Path(path).is_file()]
     if not found:
-        raise DataError(f"leaderboard: --run-file {spec!r}: no such file"
-                        + (f" (nor {', '.join(repr(p) for p, _ in readings[1:])})" if len(readings) > 1 else ""))
+        raise DataError(
+            f"leaderboard: --run-file {spec!r}: no such file"
+            + (f" (nor {', '.join(repr(p) for p, _ in readings[1:])})" if len(readings) > 1 else "")
+        )
     if len(found) > 1:
-        raise ConfigError(f"leaderboard: --run-file {spec!r} is ambiguous: {', '.join(str(p) for p, _ in found)} "
-                          "all exist; pass a path that no other reading matches")
+        raise ConfigError(
+            f"leaderboard: --run-file {spec!r} is ambiguous: {', '.join(str(p) for p, _ in found)} "
+            "all exist; pass a path that no other reading matches"
+        )
     path, name = found[0]
     return path, name or path.stem
 
 
-def from_run_files(specs: list[str], dataset_id: str, metrics: list[str], level: int,
-                   data_root: Optional[str] = None) -> list[Entry]:
+def from_run_files(
+    specs: list[str], dataset_id: str, metrics: list[str], level: int, data_root: Optional[str] = None
+) -> list[Entry]:
     from harness.data import datasets
     from harness.evaluation import evaluate, require_overlap
     from harness.plugin_manager import get_plugin_manager
@@ -50,9 +55,17 @@ def from_run_files(specs: list[str], dataset_id: str, metrics: list[str], level:
         run = read_run(path)
         require_overlap(run, qrels, f"--run-file {path}", dataset_id)
         result = evaluate(qrels, run, metrics, level)
-        entries.append(Entry(name=name, source=f"run file:{short_path(path)}", dataset=dataset_id,
-                             mean=result.mean, per_query=result.per_query, stage=run_file_key(str(path)),
-                             judged=judged_share(top_documents(run), qrels)))
+        entries.append(
+            Entry(
+                name=name,
+                source=f"run file:{short_path(path)}",
+                dataset=dataset_id,
+                mean=result.mean,
+                per_query=result.per_query,
+                stage=run_file_key(str(path)),
+                judged=judged_share(top_documents(run), qrels),
+            )
+        )
     return entries
 
 
@@ -75,6 +88,8 @@ def link_builds_on(entries: list[Entry], specs: list[str]) -> None:
             raise ConfigError(f"leaderboard: --builds-on {spec!r}: no run file is named {name!r} (run files: {given})")
         target = next(e for e in entries if e.name == named([e for e in entries if e is not files[0]], base))
         if target.stage is None:
-            raise ConfigError(f"leaderboard: --builds-on {spec!r}: '{target.name}' is not a first stage "
-                              "(it builds on another); name the first stage itself")
+            raise ConfigError(
+                f"leaderboard: --builds-on {spec!r}: '{target.name}' is not a first stage "
+                "(it builds on another); name the first stage itself"
+            )
         files[0].stage, files[0].upstream = None, target.stage

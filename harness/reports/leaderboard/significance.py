@@ -44,8 +44,7 @@ def paired_arrays(baseline: dict[str, float], treatment: dict[str, float]):
     shared = sorted(set(baseline) & set(treatment))
     if not shared:
         raise ConfigError("leaderboard: an entry shares no query with the baseline; are they on one dataset?")
-    return (np.array([baseline[q] for q in shared], dtype=np.float64),
-            np.array([treatment[q] for q in shared], dtype=np.float64))
+    return (np.array([baseline[q] for q in shared], dtype=np.float64), np.array([treatment[q] for q in shared], dtype=np.float64))
 
 
 def resolution(test: str, n_permutations: int = 1000) -> float:
@@ -92,9 +91,16 @@ def correct(p_values: dict[str, float], method: str) -> dict[str, float]:
     return adjusted
 
 
-def compare_to_baseline(per_query: dict[str, dict[str, float]], baseline: str, tests=TESTS,
-                        correction: str = "holm", alpha: float = 0.05, n_permutations: int = 1000,
-                        seed: int = 42, resamples: int = RESAMPLES) -> dict[str, Comparison]:
+def compare_to_baseline(
+    per_query: dict[str, dict[str, float]],
+    baseline: str,
+    tests=TESTS,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    n_permutations: int = 1000,
+    seed: int = 42,
+    resamples: int = RESAMPLES,
+) -> dict[str, Comparison]:
     """``per_query``: entry name -> query -> score of one metric. One Comparison per non-baseline entry."""
     base = per_query[baseline]
     out: dict[str, Comparison] = {}
@@ -105,11 +111,14 @@ def compare_to_baseline(per_query: dict[str, dict[str, float]], baseline: str, t
             logger.warning("leaderboard: '%s' shares no query with the baseline '%s': not compared", name, baseline)
             continue
         control, treatment = paired_arrays(base, scores)
-        out[name] = Comparison(delta=float(treatment.mean() - control.mean()),
-                               effect_size=effect_size(control, treatment), queries=len(control),
-                               p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests},
-                               interval=interval(treatment - control, resamples, seed),
-                               wtl=wins_ties_losses(control, treatment))
+        out[name] = Comparison(
+            delta=float(treatment.mean() - control.mean()),
+            effect_size=effect_size(control, treatment),
+            queries=len(control),
+            p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests},
+            interval=interval(treatment - control, resamples, seed),
+            wtl=wins_ties_losses(control, treatment),
+        )
     for test in tests:  # the family: every entry compared to the baseline with this test
         adjusted = correct({name: c.p[test] for name, c in out.items()}, correction)
         for name, comparison in out.items():

@@ -67,13 +67,18 @@ class SuiteBoard:
 
     def legend(self) -> str:
         tested = next((b for b in self.boards.values() if b.baseline), None)
-        marks = (f"{tested.legend().split(':')[0]}: p <= {tested.alpha} against the baseline on that dataset's "
-                 f"{self.metric} ({tested.correction} correction over that dataset's comparisons)"
-                 if tested else "no significance tests")
-        return (f"{marks}; mean = unweighted mean over the "
-                f"{len(self.datasets)} datasets (blank where a system lacks one); Δ mean = mean - the baseline's; "
-                "sig. +/- = datasets with a significant gain / loss under every test; "
-                + "; ".join(f"{label} = {dataset}" for label, dataset in self.datasets.items()))
+        marks = (
+            f"{tested.legend().split(':')[0]}: p <= {tested.alpha} against the baseline on that dataset's "
+            f"{self.metric} ({tested.correction} correction over that dataset's comparisons)"
+            if tested
+            else "no significance tests"
+        )
+        return (
+            f"{marks}; mean = unweighted mean over the "
+            f"{len(self.datasets)} datasets (blank where a system lacks one); Δ mean = mean - the baseline's; "
+            "sig. +/- = datasets with a significant gain / loss under every test; "
+            + "; ".join(f"{label} = {dataset}" for label, dataset in self.datasets.items())
+        )
 
 
 def system_key(entry: Entry) -> str:
@@ -100,8 +105,10 @@ def _name_systems(systems: dict[str, dict[str, Entry]]) -> dict[str, dict[str, E
     keys = list(systems)
     representatives = [copy.copy(next(iter(systems[key].values()))) for key in keys]
     unique_names(representatives)
-    return {rep.name: {label: _renamed(entry, rep.name) for label, entry in systems[key].items()}
-            for key, rep in zip(keys, representatives)}
+    return {
+        rep.name: {label: _renamed(entry, rep.name) for label, entry in systems[key].items()}
+        for key, rep in zip(keys, representatives)
+    }
 
 
 def _renamed(entry: Entry, name: str) -> Entry:
@@ -124,24 +131,30 @@ def pick_baseline(named_systems: dict[str, dict[str, Entry]], ranked: list[str],
     return ranked[0], BEST
 
 
-def build_suite(name: str, datasets: Mapping[str, str], entries: list[Entry], metric: str,
-                baseline: Optional[str] = None, **options) -> SuiteBoard:
+def build_suite(
+    name: str, datasets: Mapping[str, str], entries: list[Entry], metric: str, baseline: Optional[str] = None, **options
+) -> SuiteBoard:
     """The suite's board over ``entries`` (those of other datasets are left out)."""
     systems = _name_systems(by_system(entries, datasets))
     if not systems:
-        raise ConfigError(f"leaderboard --suite {name}: no entry on any of its datasets "
-                          f"({', '.join(datasets.values())})")
+        raise ConfigError(f"leaderboard --suite {name}: no entry on any of its datasets ({', '.join(datasets.values())})")
     missing = [label for label in datasets if not any(label in per for per in systems.values())]
     if missing:
         logger.warning("leaderboard --suite %s: no run on %s", name, ", ".join(missing))
     for system, per in systems.items():
         lacking = [label for label in per.values() if metric not in label.per_query]
         if lacking:
-            raise ConfigError(f"leaderboard --suite {name}: metric '{metric}' is missing from '{system}' on "
-                              f"{lacking[0].dataset}")
+            raise ConfigError(f"leaderboard --suite {name}: metric '{metric}' is missing from '{system}' on {lacking[0].dataset}")
     scores = {system: {label: e.mean[metric] for label, e in per.items()} for system, per in systems.items()}
-    suite = SuiteBoard(name, metric, dict(datasets), [], scores, {},
-                       sources={s: {label: e.source for label, e in per.items()} for s, per in systems.items()})
+    suite = SuiteBoard(
+        name,
+        metric,
+        dict(datasets),
+        [],
+        scores,
+        {},
+        sources={s: {label: e.source for label, e in per.items()} for s, per in systems.items()},
+    )
     means = {s: suite.mean(s) for s in systems}
     complete = {s: m for s, m in means.items() if m is not None}
     suite.systems = [s for s, _ in ranked_by_score(complete)] if complete else []

@@ -27,12 +27,21 @@ def rows(suite: SuiteBoard, marked: bool = True) -> list[list[Any]]:
     out = []
     for rank, system in enumerate(suite.systems, start=1):
         scores = suite.scores[system]
-        cells = [_number(scores.get(label)) + (suite.marker(system, label) if marked and label in scores else "")
-                 for label in suite.datasets]
+        cells = [
+            _number(scores.get(label)) + (suite.marker(system, label) if marked and label in scores else "")
+            for label in suite.datasets
+        ]
         gains, losses = suite.significant(system)
-        out.append([rank, system + (" (baseline)" if system == suite.baseline else ""), *cells,
-                    _number(suite.mean(system)), _number(suite.delta(system)),
-                    "" if system == suite.baseline or not suite.baseline else f"{gains}/{losses}"])
+        out.append(
+            [
+                rank,
+                system + (" (baseline)" if system == suite.baseline else ""),
+                *cells,
+                _number(suite.mean(system)),
+                _number(suite.delta(system)),
+                "" if system == suite.baseline or not suite.baseline else f"{gains}/{losses}",
+            ]
+        )
     return out
 
 
@@ -59,13 +68,41 @@ def _tex(text: Any) -> str:
 def table_text(suite: SuiteBoard, fmt: str) -> str:
     """The suite table alone in a text format, with its title, baseline line and legend."""
     if fmt == "markdown":
-        return "\n\n".join([f"## {escape.markdown(title(suite))}", escape.markdown(suite.baseline_line()),
-                            _table(suite, escape.markdown, "github"), escape.markdown(suite.legend())]) + "\n"
+        return (
+            "\n\n".join(
+                [
+                    f"## {escape.markdown(title(suite))}",
+                    escape.markdown(suite.baseline_line()),
+                    _table(suite, escape.markdown, "github"),
+                    escape.markdown(suite.legend()),
+                ]
+            )
+            + "\n"
+        )
     if fmt == "latex":
-        return "\n".join([f"\\paragraph{{{escape.latex(title(suite))}}}", "% " + escape.one_line(suite.baseline_line()),
-                          _table(suite, _tex, "latex_raw"), "% " + escape.one_line(suite.legend())]) + "\n"
-    return "\n".join([f"== {escape.one_line(title(suite))} ==", "", escape.one_line(suite.baseline_line()),
-                      _table(suite, escape.one_line, "simple"), escape.one_line(suite.legend())]) + "\n"
+        return (
+            "\n".join(
+                [
+                    f"\\paragraph{{{escape.latex(title(suite))}}}",
+                    "% " + escape.one_line(suite.baseline_line()),
+                    _table(suite, _tex, "latex_raw"),
+                    "% " + escape.one_line(suite.legend()),
+                ]
+            )
+            + "\n"
+        )
+    return (
+        "\n".join(
+            [
+                f"== {escape.one_line(title(suite))} ==",
+                "",
+                escape.one_line(suite.baseline_line()),
+                _table(suite, escape.one_line, "simple"),
+                escape.one_line(suite.legend()),
+            ]
+        )
+        + "\n"
+    )
 
 
 def to_csv(suite: SuiteBoard) -> str:
@@ -106,10 +143,14 @@ def html_table(suite: SuiteBoard) -> str:
 
 
 def page(suite: SuiteBoard) -> str:
-    top = (f"<section class='suite' data-suite='{html.escape(suite.name, quote=True)}'>"
-           f"<h2>{html.escape(title(suite))}</h2><p class='baseline'>{html.escape(suite.baseline_line())}</p>"
-           f"{html_table(suite)}<p class='legend'>{html.escape(suite.legend())}</p></section>")
+    top = (
+        f"<section class='suite' data-suite='{html.escape(suite.name, quote=True)}'>"
+        f"<h2>{html.escape(title(suite))}</h2><p class='baseline'>{html.escape(suite.baseline_line())}</p>"
+        f"{html_table(suite)}<p class='legend'>{html.escape(suite.legend())}</p></section>"
+    )
     body = top + "".join(section(board) for board in suite.boards.values())
     name = html.escape(f"Leaderboard: suite {suite.name}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title><style>{STYLE}</style></head>"
-            f"<body><h1>{name}</h1>{body}<script>{SORT_SCRIPT}</script></body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title><style>{STYLE}</style></head>"
+        f"<body><h1>{name}</h1>{body}<script>{SORT_SCRIPT}</script></body></html>"
+    )
