@@ -14,6 +14,8 @@ DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "int
 # Fewest tokens a max length may keep: [CLS], one token of text, [SEP]. Below the
 # tokenizer's own special tokens, transformers ignores max_length and truncates nothing.
 MIN_TEXT_TOKENS = 3
+# The config fields a bi-encoder is built from (the bi-encoder reranker and the dense retriever).
+BI_ENCODER_FIELDS = ("pooling", "similarity", "query_max_length", "passage_max_length")
 
 
 @dataclass
@@ -43,9 +45,15 @@ class NeuralComponent(Component):
     """Builds its scorer on first use, so a stage served from the cache never loads a model."""
 
     _scorer: Any = None
+    # Config fields the scorer takes under the same names, besides those every scorer takes.
+    scorer_fields: tuple[str, ...] = ()
 
     def build_scorer(self, **common: Any) -> Any:
         raise NotImplementedError
+
+    def scorer_options(self) -> dict[str, Any]:
+        """``scorer_fields`` from the config, as keyword arguments of the scorer."""
+        return {name: getattr(self.config, name) for name in self.scorer_fields}
 
     @property
     def scorer(self) -> Any:

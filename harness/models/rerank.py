@@ -33,6 +33,51 @@ def query_texts(queries: Sequence[Any]) -> dict[str, str]:
     return {q.query_id: q.default_text() if hasattr(q, "default_text") else q.text for q in queries}
 
 
+def candidate_ids(cands: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every candidate document once, sorted (the order passage encodings are cached in)."""
+    return sorted({d for docs in cands.values() for d in docs})
+
+
+def rerank_inputs(component: Any, dataset: Any, queries: Sequence[Any], run: Run) -> tuple[dict, dict, dict]:
+    """Query texts, the ``top_k`` candidates of each query that has a text, and the candidates' passage texts."""
+    texts = query_texts(queries)
+    cands = {qid: docs for qid, docs in candidates(run, component.config.top_k).items() if qid in texts}
+    return texts, cands, passage_texts(dataset, candidate_ids(cands), component.context.dataset_id)
+
+
+def rerank_encoded(
+    component: Any,
+    dataset: Any,
+    queries: Sequence[Any],
+    run: Run,
+    encode: Callable[[list[str]], dict[str, Any]],
+    score: Callable[[dict[str, str], dict[str, list[str]], list[str], dict[str, Any]], dict[str, dict[str, float]]],
+) -> Run:
+    """A reranker whose passages are encoded apart from the queries, around its two verbs.
+
+    ``encode(passage texts)`` gives tensors (cached per encoder and documents);
+    ``score(query texts, candidates, doc ids, tensors)`` scores each query's candidates.
+    Under ``dtype=int8`` a few queries are scored again on fresh, uncached fp32 encodings.
+    """
+    from harness.models.store import cached_encodings
+
+    texts, cands, passages = rerank_inputs(component, dataset, queries, run)
+    encode_ids = lambda ids: encode([passages[d] for d in ids])
+    doc_ids = candidate_ids(cands)
+    tensors = cached_encodings(
+        component.context, component.encoder_identity(), doc_ids, [passages[d] for d in doc_ids], encode_ids
+    )
+    reranked = score(texts, cands, doc_ids, tensors)
+
+    def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
+        sub = {q: cands[q] for q in qids}
+        ids = candidate_ids(sub)
+        return score(texts, sub, ids, encode_ids(ids))
+
+    int8_change(component, reranked, rescore)
+    return rebuild(run, reranked)
+
+
 def rebuild(run: Run, reranked: Mapping[str, Mapping[str, float]]) -> Run:
     """The new run: reranked documents first, then the rest of the old run below them, in its order.
 

@@ -28,7 +28,7 @@ from harness.components import option
 from harness.errors import DataError
 from harness.training.peft_artifacts import FORMAT as ADAPTER_FORMAT
 from harness.registry import build_config
-from harness.training.stage import Adapter, fit_adapter, training_data_identity
+from harness.training.stage import Adapter, adapter_key, fit_adapter, training_data_identity
 from harness.training.loop import LoopConfig, batches, optimise
 from harness.training.data import split_by_query
 
@@ -135,13 +135,7 @@ def fit(
     ctx = generator.context
     generator.load()
     payload = {
-        "generator": generator.name,
-        "generator_config": generator.cache_payload(),
-        "generator_code": code_version(type(generator)),
-        "peft": peft_method.name,
-        "peft_config": dataclasses.asdict(peft_method.config),
-        "peft_code": code_version(type(peft_method)),
-        "train": dataclasses.asdict(config),
+        **adapter_key("generator", generator, peft_method, config),
         "train_code": [code_version(optimise), code_version(fit)],
         "data": training_data_identity(config.dataset, pm, ctx),
         "adapter_format": ADAPTER_FORMAT,

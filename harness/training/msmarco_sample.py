@@ -179,7 +179,7 @@ def examples_of(sample, pools: dict, n_negatives: int) -> list[Example]:
 
 def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Callable[[dict, int], None]) -> Adapter:
     """Train (or load from the cache) and leave the reranker's scorer holding the trained model."""
-    from harness.training.stage import fit_adapter, trainable_scorer, training_data_identity
+    from harness.training.stage import adapter_key, fit_adapter, trainable_scorer, training_data_identity
 
     config = build_config(SampleTrainConfig, train_values, "train")
     check(config)
@@ -192,13 +192,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
         "collection": training_data_identity(config.collection, pm, ctx) if config.collection else None,
     }
     payload = {
-        "reranker": reranker.name,
-        "reranker_config": reranker.cache_payload(),
-        "reranker_code": code_version(type(reranker)),
-        "peft": peft_method.name,
-        "peft_config": dataclasses.asdict(peft_method.config),
-        "peft_code": code_version(type(peft_method)),
-        "train": dataclasses.asdict(config),
+        **adapter_key("reranker", reranker, peft_method, config),
         "train_code": code_version(fit),
         "loop_code": code_version(optimise),
         "data": data,

@@ -66,6 +66,20 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
     )
 
 
+def adapter_key(role: str, component: Any, peft_method: Any, config: Any) -> dict[str, Any]:
+    """How every adapter's cache key begins: the component trained (as ``role``: name, config, code),
+    the PEFT method (name, config, code) and the training config."""
+    return {
+        role: str(component.name),
+        f"{role}_config": component.cache_payload(),
+        f"{role}_code": code_version(type(component)),
+        "peft": peft_method.name,
+        "peft_config": dataclasses.asdict(peft_method.config),
+        "peft_code": code_version(type(peft_method)),
+        "train": dataclasses.asdict(config),
+    }
+
+
 def fit_adapter(
     owner: Component,
     holder: Any,
@@ -124,13 +138,7 @@ def fit(reranker: Any, peft_method: Any, train_values: dict, pm: Any, log: Calla
     ctx = reranker.context
     scorer = trainable_scorer(reranker)
     payload = {
-        "reranker": f"{reranker.name}",
-        "reranker_config": reranker.cache_payload(),
-        "reranker_code": code_version(type(reranker)),
-        "peft": peft_method.name,
-        "peft_config": dataclasses.asdict(peft_method.config),
-        "peft_code": code_version(type(peft_method)),
-        "train": dataclasses.asdict(config),
+        **adapter_key("reranker", reranker, peft_method, config),
         "train_code": code_version(train),
         "data": training_data_identity(config.dataset, pm, ctx),
         "adapter_format": FORMAT,

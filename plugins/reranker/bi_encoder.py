@@ -12,10 +12,9 @@ from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
-from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
+from harness.models.component import BI_ENCODER_FIELDS, MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.models.functional import POOLINGS, SIMILARITIES
-from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
-from harness.models.store import cached_encodings
+from harness.models.rerank import rerank_encoded
 
 
 @dataclass
@@ -29,41 +28,24 @@ class BiEncoderConfig(NeuralRerankerConfig):
 class BiEncoderReranker(NeuralComponent, Reranker):
     Config = BiEncoderConfig
 
+    scorer_fields = BI_ENCODER_FIELDS
+
     def build_scorer(self, **common: Any) -> Any:
         from harness.models.bi_encoder import BiEncoder
 
-        c = self.config
-        return BiEncoder(
-            pooling=c.pooling,
-            similarity=c.similarity,
-            query_max_length=c.query_max_length,
-            passage_max_length=c.passage_max_length,
-            **common,
-        )
+        return BiEncoder(**self.scorer_options(), **common)
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
-        texts = query_texts(queries)
-        cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
-        doc_ids = sorted({d for docs in cands.values() for d in docs})
-        passages = passage_texts(dataset, doc_ids, self.context.dataset_id)
-        encode = lambda ids: {"vectors": self.scorer.encode([passages[d] for d in ids], desc="passages")}
-        vectors = cached_encodings(self.context, self.encoder_identity(), doc_ids, [passages[d] for d in doc_ids], encode)[
-            "vectors"
-        ]
-        reranked = self.score(texts, cands, doc_ids, vectors)
+        return rerank_encoded(self, dataset, queries, run, self.encode_passages, self.score)
 
-        def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
-            sub = {q: cands[q] for q in qids}
-            ids = sorted({d for docs in sub.values() for d in docs})
-            return self.score(texts, sub, ids, self.scorer.encode([passages[d] for d in ids], desc="passages"))
-
-        int8_change(self, reranked, rescore)
-        return rebuild(run, reranked)
+    def encode_passages(self, passages: list[str]) -> dict[str, Any]:
+        return {"vectors": self.scorer.encode(passages, desc="passages")}
 
     def score(
-        self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str], vectors: Any
+        self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str], tensors: dict[str, Any]
     ) -> dict[str, dict[str, float]]:
-        """Each query's candidates scored against its vector (``vectors`` row i: ``doc_ids[i]``)."""
+        """Each query's candidates scored against its vector (``tensors["vectors"]`` row i: ``doc_ids[i]``)."""
+        vectors = tensors["vectors"]
         row = {d: i for i, d in enumerate(doc_ids)}
         qids = list(cands)
         q_vectors = self.scorer.encode([texts[q] for q in qids], query=True, desc="queries")

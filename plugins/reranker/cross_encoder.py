@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
+from harness.models.rerank import int8_change, rebuild, rerank_inputs
 
 
 @dataclass
@@ -34,16 +34,15 @@ class CrossEncoderConfig(NeuralRerankerConfig):
 class CrossEncoderReranker(NeuralComponent, Reranker):
     Config = CrossEncoderConfig
 
+    scorer_fields = ("max_length", "head", "scale")
+
     def build_scorer(self, **common: Any) -> Any:
         from harness.models.cross_encoder import CrossEncoder
 
-        c = self.config
-        return CrossEncoder(max_length=c.max_length, head=c.head, scale=c.scale, **common)
+        return CrossEncoder(**self.scorer_options(), **common)
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
-        texts = query_texts(queries)
-        cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
-        passages = passage_texts(dataset, sorted({d for docs in cands.values() for d in docs}), self.context.dataset_id)
+        texts, cands, passages = rerank_inputs(self, dataset, queries, run)
         score = lambda qids: self.score(texts, {q: cands[q] for q in qids}, passages)
         reranked = score(list(cands))
         int8_change(self, reranked, score)

@@ -12,8 +12,7 @@ from typing import Any, Optional, Sequence
 from harness.components import Reranker, Run, option
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
-from harness.models.rerank import candidates, int8_change, passage_texts, query_texts, rebuild
-from harness.models.store import cached_encodings
+from harness.models.rerank import rerank_encoded
 
 
 @dataclass
@@ -29,49 +28,33 @@ class LateInteractionConfig(NeuralRerankerConfig):
 class LateInteractionReranker(NeuralComponent, Reranker):
     Config = LateInteractionConfig
 
+    scorer_fields = ("dim", "query_marker", "doc_marker", "query_max_length", "passage_max_length")
+
     def build_scorer(self, **common: Any) -> Any:
         from harness.models.late_interaction import LateInteraction
 
-        c = self.config
-        return LateInteraction(
-            dim=c.dim,
-            query_marker=c.query_marker,
-            doc_marker=c.doc_marker,
-            query_max_length=c.query_max_length,
-            passage_max_length=c.passage_max_length,
-            **common,
-        )
+        return LateInteraction(**self.scorer_options(), **common)
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
-        from harness.models.late_interaction import flatten, unflatten
+        return rerank_encoded(self, dataset, queries, run, self.encode_passages, self.score)
 
-        texts = query_texts(queries)
-        cands = {qid: docs for qid, docs in candidates(run, self.config.top_k).items() if qid in texts}
-        doc_ids = sorted({d for docs in cands.values() for d in docs})
-        passages = passage_texts(dataset, doc_ids, self.context.dataset_id)
+    def encode_passages(self, passages: list[str]) -> dict[str, Any]:
+        """Token vectors, flat (what the cache stores), in float16."""
+        from harness.models.late_interaction import flatten
 
-        def encode(ids: list[str]) -> dict[str, Any]:
-            flat = flatten(self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents"))
-            return {"vectors": flat["vectors"].half(), "offsets": flat["offsets"]}
+        flat = flatten(self.scorer.encode(passages, doc=True, desc="documents"))
+        return {"vectors": flat["vectors"].half(), "offsets": flat["offsets"]}
 
-        docs = unflatten(cached_encodings(self.context, self.encoder_identity(), doc_ids, [passages[d] for d in doc_ids], encode))
-        reranked = self.score(texts, cands, dict(zip(doc_ids, docs)))
-
-        def rescore(qids: list[str]) -> dict[str, dict[str, float]]:  # fp32, uncached: the int8 check
-            sub = {q: cands[q] for q in qids}
-            ids = sorted({d for x in sub.values() for d in x})
-            fresh = self.scorer.encode([passages[d] for d in ids], doc=True, desc="documents")
-            return self.score(texts, sub, {d: v.half() for d, v in zip(ids, fresh)})
-
-        int8_change(self, reranked, rescore)
-        return rebuild(run, reranked)
-
-    def score(self, texts: dict[str, str], cands: dict[str, list[str]], docs: dict[str, Any]) -> dict[str, dict[str, float]]:
-        """MaxSim of each query's token vectors against its candidates' (``docs``: id -> ``[L, dim]``)."""
+    def score(
+        self, texts: dict[str, str], cands: dict[str, list[str]], doc_ids: list[str], tensors: dict[str, Any]
+    ) -> dict[str, dict[str, float]]:
+        """MaxSim of each query's token vectors against its candidates' (``tensors``: ``doc_ids``' flat token vectors)."""
         import torch
 
         from harness.models.functional import maxsim
-        from harness.models.late_interaction import pad
+        from harness.models.late_interaction import pad, unflatten
+
+        docs = dict(zip(doc_ids, unflatten(tensors)))
 
         qids = list(cands)
         q_vectors = self.scorer.encode([texts[q] for q in qids], doc=False, desc="queries")

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from harness.cache import stable_hash
 from harness.components import Retriever, Run, option
 from harness.hookspecs import hookimpl
-from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
+from harness.models.component import BI_ENCODER_FIELDS, MIN_TEXT_TOKENS, NeuralComponent, NeuralConfig
 from harness.models.functional import POOLINGS, SIMILARITIES
 from harness.models.rerank import query_texts
 from harness.scale import faiss_index
@@ -72,17 +72,12 @@ class DenseRetriever(NeuralComponent, Retriever):
     Config = DenseConfig
     _index_info: Any = None
 
+    scorer_fields = BI_ENCODER_FIELDS
+
     def build_scorer(self, **common: Any) -> Any:
         from harness.models.bi_encoder import BiEncoder
 
-        c = self.config
-        return BiEncoder(
-            pooling=c.pooling,
-            similarity=c.similarity,
-            query_max_length=c.query_max_length,
-            passage_max_length=c.passage_max_length,
-            **common,
-        )
+        return BiEncoder(**self.scorer_options(), **common)
 
     def cache_payload(self) -> Mapping[str, Any]:
         return {k: v for k, v in super().cache_payload().items() if k not in NOT_IN_KEY}

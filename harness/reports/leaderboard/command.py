@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.errors import ConfigError
@@ -104,14 +105,17 @@ def add_judged(entries: list, data_root) -> None:
                 entry.judged = judged_share(entry.top, qrels)
 
 
+def _tracking_uri(args) -> str:
+    return args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
+
+
 def collect(args) -> list:
     from harness.reports.leaderboard.mlflow_source import from_mlflow
     from harness.reports.leaderboard.run_files import binary_level, from_run_files, link_builds_on
 
-    uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
     entries = []
     if args.tracking_uri or args.experiment or not args.run_file:
-        entries += from_mlflow(uri, args.experiment, args.dataset, _tags(args.tag))
+        entries += from_mlflow(_tracking_uri(args), args.experiment, args.dataset, _tags(args.tag))
         add_judged(entries, args.data_root)
     if args.run_file:
         if not args.dataset:
@@ -128,6 +132,31 @@ def collect(args) -> list:
     return entries
 
 
+def _test_options(args) -> dict:
+    """The significance-test arguments that a per-dataset board and a suite board both take."""
+    return {
+        "tests": args.test,
+        "correction": args.correction,
+        "alpha": args.alpha,
+        "n_permutations": args.permutations,
+        "resamples": args.resamples,
+    }
+
+
+def _write_outputs(outputs: list[str], render: Callable[[str], str], html_notes: Sequence[str] = ()) -> None:
+    """Write each ``--output`` FILE as ``render(fmt)`` in the format its suffix names; after an HTML page, its notes."""
+    for target in map(Path, outputs):
+        fmt = SUFFIXES.get(target.suffix.lower())
+        if fmt is None:
+            raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render(fmt), encoding="utf-8")
+        print(f"wrote {target}")
+        if fmt == "html":
+            for note in html_notes:
+                print(note)
+
+
 def run(args) -> int:
     import os
 
@@ -141,28 +170,10 @@ def run(args) -> int:
         raise ConfigError("leaderboard: --resamples and --permutations must be at least 1")
     if args.suite:
         return run_suite(args)
-    boards = build_leaderboards(
-        collect(args),
-        args.metric,
-        args.baseline,
-        tests=args.test,
-        correction=args.correction,
-        alpha=args.alpha,
-        n_permutations=args.permutations,
-        resamples=args.resamples,
-    )
+    boards = build_leaderboards(collect(args), args.metric, args.baseline, **_test_options(args))
     print(write_all(boards, args.format))
-    for target in map(Path, args.output):
-        fmt = SUFFIXES.get(target.suffix.lower())
-        if fmt is None:
-            raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page(boards) if fmt == "html" else write_all(boards, fmt), encoding="utf-8")
-        print(f"wrote {target}")
-        if fmt == "html":
-            for board in boards:
-                for note in notes(board):
-                    print(f"  {board.dataset}: {note}" if len(boards) > 1 else f"  {note}")
+    html_notes = [f"  {b.dataset}: {note}" if len(boards) > 1 else f"  {note}" for b in boards for note in notes(b)]
+    _write_outputs(args.output, lambda fmt: page(boards) if fmt == "html" else write_all(boards, fmt), html_notes)
     return 0
 
 
@@ -186,27 +197,11 @@ def run_suite(args) -> int:
     search_path = suite_search_path(args.suite_config_dir)
     suite = suites.load(args.suite, search_path)
     datasets = suites.dataset_ids(suite, search_path)
-    uri = args.tracking_uri or f"sqlite:///{Path('results/mlflow.db').resolve()}"
-    entries = [e for e in from_mlflow(uri, args.experiment, None, _tags(args.tag)) if e.dataset in datasets.values()]
+    entries = [
+        e for e in from_mlflow(_tracking_uri(args), args.experiment, None, _tags(args.tag)) if e.dataset in datasets.values()
+    ]
     add_judged(entries, args.data_root)
-    board = build_suite(
-        suite.name,
-        datasets,
-        entries,
-        args.metric,
-        args.baseline,
-        tests=args.test,
-        correction=args.correction,
-        alpha=args.alpha,
-        n_permutations=args.permutations,
-        resamples=args.resamples,
-    )
+    board = build_suite(suite.name, datasets, entries, args.metric, args.baseline, **_test_options(args))
     print(write(board, args.format))
-    for target in map(Path, args.output):
-        fmt = SUFFIXES.get(target.suffix.lower())
-        if fmt is None:
-            raise ConfigError(f"leaderboard: cannot tell the format of {target} (use {', '.join(SUFFIXES)})")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page(board) if fmt == "html" else write(board, fmt), encoding="utf-8")
-        print(f"wrote {target}")
+    _write_outputs(args.output, lambda fmt: page(board) if fmt == "html" else write(board, fmt))
     return 0
