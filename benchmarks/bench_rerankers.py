@@ -101,15 +101,20 @@ def bench_bi(queries, passages, args, device: str, dtype: str) -> dict:
         .item()
     )
     tokens = sum(min(len(x), 256) for x in ours.tokenizer(passages)["input_ids"])
+    row = speed_row("bi_encoder passages/s", len(passages), t_ours, t_theirs, ratio, diff)
+    return {**row, "ours_tokens_per_s": tokens / t_ours}
+
+
+def speed_row(what: str, n: int, t_ours: float, t_theirs: float, ratio: float, diff: float) -> dict:
+    """One speed comparison: items per second on each side, their ratios, and the largest output difference."""
     return {
-        "what": "bi_encoder passages/s",
-        "n": len(passages),
-        "ours_per_s": len(passages) / t_ours,
-        "theirs_per_s": len(passages) / t_theirs,
+        "what": what,
+        "n": n,
+        "ours_per_s": n / t_ours,
+        "theirs_per_s": n / t_theirs,
         "ratio_best": t_theirs / t_ours,
         "ratio_median": ratio,
         "max_abs_diff": diff,
-        "ours_tokens_per_s": tokens / t_ours,
     }
 
 
@@ -130,15 +135,7 @@ def bench_cross(queries, passages, args, device: str, dtype: str) -> dict:
         ours_fn(), theirs_fn()
         t_ours, t_theirs, ratio = race(ours_fn, theirs_fn, args.repeats)
         diff = max(abs(a - float(b)) for a, b in zip(ours_fn(), theirs_fn()))
-    return {
-        "what": "cross_encoder pairs/s",
-        "n": len(pairs),
-        "ours_per_s": len(pairs) / t_ours,
-        "theirs_per_s": len(pairs) / t_theirs,
-        "ratio_best": t_theirs / t_ours,
-        "ratio_median": ratio,
-        "max_abs_diff": diff,
-    }
+    return speed_row("cross_encoder pairs/s", len(pairs), t_ours, t_theirs, ratio, diff)
 
 
 def race_many(fns: dict, repeats: int) -> dict[str, float]:
