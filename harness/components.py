@@ -142,6 +142,12 @@ class Reranker(Component):
         a reranker that caches stages of its own (a fusion of other stages) overrides this to key them by it."""
         return self.rerank(dataset, queries, run)
 
+    def adopt_saved_backbone(self, backbone: dict[str, Any], source: str) -> None:
+        """Before a saved adapter (``load_adapter=source``) is put on this reranker: ``backbone`` is the
+        adapter's record of the model it was trained on (``model_class``...). A reranker whose options
+        leave the architecture to the checkpoint (``head=auto``) takes the adapter's here, or names
+        the option that contradicts it. Default: nothing to adopt."""
+
 
 class PeftMethod(Component):
     """Makes a torch module trainable with few parameters."""

@@ -235,6 +235,8 @@ def use_adapter(
 
 def load_saved(reranker: Any, peft_method: Any, source: str, tracking_uri: str | None = None) -> Adapter:
     """Put a saved adapter (a folder, or an MLflow run id whose artifacts hold one) onto the reranker."""
+    # Before the scorer is built: the adapter's backbone can decide an architecture left to `auto`.
+    reranker.adopt_saved_backbone(read_metadata(resolve_adapter(source, tracking_uri))["backbone"], source)
     return _load_saved(trainable_scorer(reranker), reranker, peft_method, source, tracking_uri)
 
 

@@ -9,13 +9,17 @@ sentence-embedding checkpoint knows (see harness/models/cross_encoder.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from harness.components import Reranker, Run, option
+from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 from harness.models.component import MIN_TEXT_TOKENS, NeuralComponent, NeuralRerankerConfig
 from harness.models.rerank import int8_change, rebuild, rerank_inputs
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +44,24 @@ class CrossEncoderReranker(NeuralComponent, Reranker):
         from harness.models.cross_encoder import CrossEncoder
 
         return CrossEncoder(**self.scorer_options(), **common)
+
+    def adopt_saved_backbone(self, backbone: dict[str, Any], source: str) -> None:
+        # The head is part of the architecture the adapter was trained on: a one-logit classifier
+        # is saved as a *ForSequenceClassification backbone, segment_cosine as the bare encoder.
+        trained = "classifier" if str(backbone.get("model_class", "")).endswith("ForSequenceClassification") else "segment_cosine"
+        if self.config.head == "auto":
+            from harness.models.loading import is_sequence_classifier
+
+            by_checkpoint = "classifier" if is_sequence_classifier(self.config.model) else "segment_cosine"
+            if trained != by_checkpoint and self._scorer is None:
+                logger.info("load_adapter=%s was trained with head=%s: reranker.head=auto uses it", source, trained)
+                self.config = replace(self.config, head=trained)
+        elif self.config.head != trained:
+            raise ConfigError(
+                f"load_adapter={source}: the adapter was trained with head={trained} "
+                f"(its backbone is {backbone.get('model_class')}), but reranker.head={self.config.head}; "
+                f"leave reranker.head at auto or set reranker.head={trained}"
+            )
 
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
         texts, cands, passages = rerank_inputs(self, dataset, queries, run)

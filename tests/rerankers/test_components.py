@@ -156,3 +156,19 @@ def test_a_trained_encoder_never_reads_the_untrained_encodings(name, tiny, tiny_
     trained.training_key = "adapter-1"
     assert trained.rerank(dataset, tiny.queries, tiny.run) != untrained
     assert context.cache.stats["encodings.miss"] == 2 and not context.cache.stats.get("encodings.hit")
+
+
+def test_head_auto_takes_the_head_a_saved_adapter_was_trained_with(tiny_model, context):
+    """``load_adapter=`` of a classifier-head adapter needs no ``reranker.head=classifier``."""
+    from harness.errors import ConfigError
+
+    classifier = {"model_class": "BertForSequenceClassification"}
+    auto = build(context, "reranker", "cross_encoder", model=tiny_model)
+    auto.adopt_saved_backbone(classifier, "models/x")
+    assert auto.config.head == "classifier" and type(auto.scorer.model).__name__ == "BertForSequenceClassification"
+    bare = build(context, "reranker", "cross_encoder", model=tiny_model)
+    bare.adopt_saved_backbone({"model_class": "BertModel"}, "models/x")
+    assert bare.config.head == "auto"  # auto already picks segment_cosine for this checkpoint: the cache keys stay
+    explicit = build(context, "reranker", "cross_encoder", model=tiny_model, head="segment_cosine")
+    with pytest.raises(ConfigError, match=r"trained with head=classifier .*reranker.head=segment_cosine"):
+        explicit.adopt_saved_backbone(classifier, "models/x")

@@ -64,6 +64,15 @@ def test_train_then_rerank_then_reload(tiny_root, tiny_model, tmp_path):
     assert json.loads((loaded_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
     assert loaded.returncode == 0 and "adapter= is deprecated" not in loaded.stderr
 
+    # head=auto: the adapter's backbone (a sequence classifier) decides the head; no reranker.head needed.
+    auto = [a for a in common if a != "reranker.head=classifier"]
+    by_default = harness(
+        *auto, "peft=lora", f"load_adapter={run_dir / 'adapter'}", "use_cache=false", "experiment_name=auto", cwd=tmp_path
+    )
+    [auto_dir] = (results / "auto").iterdir()
+    assert json.loads((auto_dir / "metrics.json").read_text())["ndcg@10"] == pytest.approx(metrics["ndcg@10"], abs=1e-6)
+    assert "trained with head=classifier: reranker.head=auto uses it" in by_default.stderr
+
     # adapter= is load_adapter='s deprecated alias: the same run, with one warning.
     by_run_id = harness(
         *common, "peft=lora", f"adapter={run.info.run_id}", "use_cache=false", "experiment_name=by_run_id", cwd=tmp_path
