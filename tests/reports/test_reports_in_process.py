@@ -122,7 +122,11 @@ def fake_mlflow(monkeypatch):
 
 def test_sweep_points_group_by_series_and_sort_numerically(fake_mlflow):
     points = sweep_plot.sweep_points("fake://", "peft_rank", "peft.r", "ndcg@10", "peft.target_modules")
-    assert points == {"qv": [(2.0, 0.4), (8.0, 0.5)], "all-linear": [(4.0, 0.6)]}
+    assert {k: [(p.x, p.mean, p.runs) for p in v] for k, v in points.items()} == {
+        "qv": [(2.0, 0.4, 1), (8.0, 0.5, 1)],
+        "all-linear": [(4.0, 0.6, 1)],
+    }
+    assert all(p.low is None for v in points.values() for p in v)  # one run: no interval
     with pytest.raises(Exception, match="no MLflow experiment 'other'"):
         sweep_plot.sweep_points("fake://", "other", "peft.r", "ndcg@10", None)
     with pytest.raises(Exception, match="no FINISHED run with param 'peft.alpha'"):
