@@ -347,9 +347,11 @@ class Kind(NamedTuple):
     aliases: tuple[str, ...] = ()  # earlier names of the kind, still accepted wherever a kind is named
 
 
-# The one per-kind table. A new kind is a row here and its hook in hookspecs.py; ``harness plugins new``
-# takes its example component from harness.cli.scaffold_components.COMPONENTS[kind] and the contract
-# kit its inputs from harness.testing.kinds.ADAPTERS[kind] (tests/test_layout.py checks both cover it).
+# The one per-kind table: the registry, ``harness plugins list`` and ``harness plugins new --kind``
+# read it. A new kind is more than its row: its hook in hookspecs.py, a config group (conf/<kind>/ and
+# a RunConfig field), a stage that runs it (pipeline.make_plan, stages.py), an example component in
+# harness.cli.scaffold_components.COMPONENTS and toy inputs in harness.testing.kinds.ADAPTERS
+# (tests/test_layout.py checks both cover it). CONTRIBUTING.md, "Adding a kind of component", lists it all.
 KINDS: dict[str, Kind] = {
     "retriever": Kind(Retriever, "harness_add_retrievers", "retriever", "retrievers"),
     "reranker": Kind(Reranker, "harness_add_rerankers", "reranker", "rerankers"),

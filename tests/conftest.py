@@ -9,6 +9,10 @@ import pytest
 
 from tiny_data import REAL_DATA, write_mini
 
+# fast_tier: a test not marked slow that starts a process fails (tests/fast_tier.py); pytester: for
+# tests/test_fast_tier_guard.py, which runs that guard on tests of its own.
+pytest_plugins = ["fast_tier", "pytester"]
+
 
 @pytest.fixture()
 def tiny_root(tmp_path, monkeypatch) -> Path:

@@ -9,7 +9,7 @@ import pytrec_eval
 
 from harness.errors import DataError
 from harness.evaluation import evaluate
-from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard import Entry, TestOptions, build_leaderboard
 from harness.models.rerank import candidates, rebuild
 from harness.ranking import rank_scores, ranked
 from harness.data.trec_io import read_run, write_run
@@ -76,12 +76,12 @@ def test_reranker_candidates_and_rebuild_use_the_rule():
 def test_leaderboard_ties_follow_the_rule():
     same = {"ndcg@10": {"q1": 0.5, "q2": 0.5}}
     entries = [Entry(name=n, source="t", dataset="d", mean={"ndcg@10": 0.5}, per_query=same) for n in "abc"]
-    board = build_leaderboard(entries, "ndcg@10", tests=["student"])
+    board = build_leaderboard(entries, "ndcg@10", options=TestOptions(tests=("student",)))
     assert [e.name for e in board.entries] == ["c", "b", "a"]
 
 
 def test_leaderboard_keeps_entries_of_one_name_apart():
     per_query = {"ndcg@10": {"q1": 0.5, "q2": 0.25}}
     entries = [Entry(name="x", source="s", dataset="d", mean={"ndcg@10": v}, per_query=per_query) for v in (0.1, 0.2)]
-    board = build_leaderboard(entries, "ndcg@10", tests=["student"])
+    board = build_leaderboard(entries, "ndcg@10", options=TestOptions(tests=("student",)))
     assert [e.name for e in board.entries] == ["x [s] #2", "x [s] #1"]

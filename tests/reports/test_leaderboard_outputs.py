@@ -8,7 +8,7 @@ import io
 import pytest
 
 from harness.errors import ConfigError, DataError
-from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard import Entry, TestOptions, build_leaderboard
 from harness.reports.leaderboard.plots import all_plots
 from harness.reports.leaderboard.render import write
 from harness.reports.leaderboard.run_files import parse_spec
@@ -27,7 +27,7 @@ def board(names, metric_values=(0.6, 0.4), baseline=None):
         )
         for name, value in zip(names, metric_values)
     ]
-    return build_leaderboard(entries, "ndcg@10", baseline=baseline, tests=["student"])
+    return build_leaderboard(entries, "ndcg@10", baseline=baseline, options=TestOptions(tests=("student",)))
 
 
 def test_markdown_shows_names_as_text():

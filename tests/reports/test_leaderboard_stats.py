@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard import Entry, TestOptions, build_leaderboard
 from harness.reports.leaderboard.board import build_leaderboards
 from harness.reports.leaderboard.bootstrap import interval, judged_share, top_documents, wins_ties_losses
 from harness.reports.leaderboard.entries import unique_names
@@ -44,7 +44,9 @@ def numpy_interval(values, resamples=10_000, seed=42):
 def test_bootstrap_intervals_match_numpy_with_the_same_seed():
     rng = np.random.default_rng(5)
     base, other = rng.random(37), rng.random(37)
-    board = build_leaderboard([entry("base", base), entry("other", other)], "ndcg@10", baseline="base", tests=["student"])
+    board = build_leaderboard(
+        [entry("base", base), entry("other", other)], "ndcg@10", baseline="base", options=TestOptions(tests=("student",))
+    )
     order = sorted(range(37), key=lambda i: f"q{i}")  # the board pairs queries in sorted id order
     assert board.intervals["other"] == pytest.approx(numpy_interval(other[order]), abs=1e-12)
     assert board.comparisons["other"].interval == pytest.approx(numpy_interval((other - base)[order]), abs=1e-12)
@@ -64,7 +66,9 @@ def test_wins_ties_losses_by_hand():
     control = [0.5, 0.2, 0.3, 0.9, 0.4]
     treatment = [0.6, 0.2 + 1e-10, 0.1, 0.9, 0.7]  # win, tie (within 1e-9), loss, tie, win
     assert wins_ties_losses(control, treatment) == (2, 2, 1)
-    board = build_leaderboard([entry("a", control), entry("b", treatment)], "ndcg@10", baseline="a", tests=["student"])
+    board = build_leaderboard(
+        [entry("a", control), entry("b", treatment)], "ndcg@10", baseline="a", options=TestOptions(tests=("student",))
+    )
     assert board.comparisons["b"].wtl == (2, 2, 1)
     assert "2/2/1" in write(board, "table") and "2/2/1" in page(board)
 
@@ -103,7 +107,7 @@ def test_baseline_is_the_first_stage_the_others_build_on():
         entry("rerank-b", [0.6, 0.5, 0.2], upstream="S"),
         entry("dense", [0.1, 0.1, 0.1], stage="D"),
     ]
-    board = build_leaderboard(entries, "ndcg@10", tests=["student"])
+    board = build_leaderboard(entries, "ndcg@10", options=TestOptions(tests=("student",)))
     assert (board.baseline, board.baseline_reason) == ("bm25", "the first stage the others build on")
     assert write(board, "table").splitlines()[0] == "baseline: bm25, the first stage the others build on"
     assert board.comparisons["rerank-a"].delta > 0 and board.comparisons["dense"].delta < 0
@@ -117,12 +121,12 @@ def test_baseline_picks_the_stage_most_build_on_and_falls_back_to_the_best():
         entry("r2", [0.8, 0.8], upstream="A"),
         entry("r3", [0.9, 0.9], upstream="B"),
     ]
-    assert build_leaderboard(two, "ndcg@10", tests=["student"]).baseline == "s1"  # two build on A, one on B
+    assert build_leaderboard(two, "ndcg@10", options=TestOptions(tests=("student",))).baseline == "s1"  # two build on A, one on B
     plain = [entry("low", [0.1, 0.2]), entry("high", [0.8, 0.9]), entry("mid", [0.5, 0.5])]
-    board = build_leaderboard(plain, "ndcg@10", tests=["student"])
+    board = build_leaderboard(plain, "ndcg@10", options=TestOptions(tests=("student",)))
     assert board.baseline == "high" and board.baseline_reason.startswith("the best entry")
     assert all(c.delta < 0 for c in board.comparisons.values())  # no flattering gains over the worst
-    named = build_leaderboard(plain, "ndcg@10", baseline="mid", tests=["student"])
+    named = build_leaderboard(plain, "ndcg@10", baseline="mid", options=TestOptions(tests=("student",)))
     assert (named.baseline, named.baseline_reason) == ("mid", "named by --baseline")
 
 
@@ -135,13 +139,13 @@ def test_a_named_baseline_applies_where_it_exists_and_is_an_error_nowhere():
         entry("bm25", [0.1, 0.2], "dl20"),
         entry("other", [0.6, 0.7], "dl20"),
     ]
-    boards = build_leaderboards(entries, "ndcg@10", baseline="mine", tests=["student"])
+    boards = build_leaderboards(entries, "ndcg@10", baseline="mine", options=TestOptions(tests=("student",)))
     assert [(b.baseline, b.baseline_reason) for b in boards] == [
         ("mine", "named by --baseline"),
         ("other", "the best entry (no first stage that the others build on)"),
     ]
     with pytest.raises(ConfigError, match="baseline 'nobody' matches 0 entries"):
-        build_leaderboards(entries, "ndcg@10", baseline="nobody", tests=["student"])
+        build_leaderboards(entries, "ndcg@10", baseline="nobody", options=TestOptions(tests=("student",)))
 
 
 PARAMS = {
@@ -197,12 +201,12 @@ def test_short_sources(tmp_path, monkeypatch):
 
 def test_latency_plot_only_with_two_points():
     one = [entry("a", [0.5, 0.4], latency=1.0), entry("b", [0.3, 0.2])]
-    board = build_leaderboard(one, "ndcg@10", tests=["student"])
+    board = build_leaderboard(one, "ndcg@10", options=TestOptions(tests=("student",)))
     assert "ndcg@10 vs latency" not in all_plots(board)
     assert notes(board) == ["no ndcg@10 vs latency plot: only 1 entry has a latency figure"]
     assert "only 1 entry has a latency figure" in page(board)
     two = [entry("a", [0.5, 0.4], latency=1.0), entry("b", [0.3, 0.2], latency=2.0)]
-    board = build_leaderboard(two, "ndcg@10", tests=["student"])
+    board = build_leaderboard(two, "ndcg@10", options=TestOptions(tests=("student",)))
     assert "ndcg@10 vs latency" in all_plots(board) and notes(board) == []
 
 
@@ -215,7 +219,7 @@ def test_two_datasets_give_one_section_each_in_every_format():
     ]
     for dl20 in entries[2:]:  # DL20's own query ids: nothing to pair with DL19's
         dl20.per_query["ndcg@10"] = {f"x{q}": v for q, v in dl20.per_query["ndcg@10"].items()}
-    boards = build_leaderboards(entries, "ndcg@10", tests=["student"])
+    boards = build_leaderboards(entries, "ndcg@10", options=TestOptions(tests=("student",)))
     assert [(b.dataset, b.baseline) for b in boards] == [("dl19", "bm25"), ("dl20", "bm25")]
     assert boards[0].baseline == "bm25" and boards[0].judged(boards[0].entries[1]) == pytest.approx(0.5)
     for fmt in ("table", "markdown", "latex"):
@@ -233,6 +237,6 @@ def test_two_datasets_give_one_section_each_in_every_format():
 def test_an_entry_sharing_no_query_with_the_baseline_is_left_uncompared(caplog):
     entries = [entry("base", [0.5, 0.4]), entry("other", [0.9])]
     entries[1].per_query["ndcg@10"] = {"elsewhere": 0.9}
-    board = build_leaderboard(entries, "ndcg@10", baseline="base", tests=["student"])
+    board = build_leaderboard(entries, "ndcg@10", baseline="base", options=TestOptions(tests=("student",)))
     assert "other" not in board.comparisons and "shares no query with the baseline" in caplog.text
     assert "other" in write(board, "table")

@@ -14,6 +14,7 @@ from harness.reports.leaderboard.board import build_leaderboard
 from harness.reports.leaderboard.suite import build_suite, system_key
 from harness.reports.leaderboard.suite_render import header, page, rows, to_csv, write
 from harness.reports.leaderboard.entries import Entry
+from harness.reports.leaderboard.significance import TestOptions
 
 DATASETS = {
     "dl19": "msmarco-passage-mini/trec-dl-2019",
@@ -125,7 +126,7 @@ def test_named_baseline_and_errors():
     suite = build_suite("mine", DATASETS, entries(), "ndcg@10", baseline="k1=1.2")
     assert suite.baseline == "bm25 [retriever.k1=1.2]" and suite.baseline_reason == "named by --baseline"
     with pytest.raises(ConfigError, match="no entry on any of its datasets"):
-        build_suite("mine", {"x": "other"}, entries(), "ndcg@10", resamples=1000)
+        build_suite("mine", {"x": "other"}, entries(), "ndcg@10", options=TestOptions(resamples=1000))
     with pytest.raises(ConfigError, match="metric 'mrr@10' is missing"):
         build_suite("mine", DATASETS, entries(), "mrr@10")
 
@@ -134,7 +135,7 @@ def test_named_baseline_and_errors():
     "fmt, heading", [("table", "== suite mine"), ("markdown", "## suite mine"), ("latex", "\\paragraph{suite mine")]
 )
 def test_text_formats_hold_the_suite_table_then_each_dataset(fmt, heading):
-    text = write(build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=1000), fmt)
+    text = write(build_suite("mine", DATASETS, entries(), "ndcg@10", options=TestOptions(resamples=1000)), fmt)
     assert text.startswith(heading)
     [columns] = [line for line in text.splitlines() if "mean ndcg@10" in line and "rank" in line]
     assert all(label in columns for label in DATASETS) and "sig. +/-" in columns
@@ -145,7 +146,7 @@ def test_text_formats_hold_the_suite_table_then_each_dataset(fmt, heading):
 
 
 def test_csv_is_the_suite_table_with_flags_per_dataset():
-    suite = build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=1000)
+    suite = build_suite("mine", DATASETS, entries(), "ndcg@10", options=TestOptions(resamples=1000))
     table = list(csv.DictReader(io.StringIO(to_csv(suite))))
     assert [r["system"] for r in table] == [s + (" (baseline)" if s == suite.baseline else "") for s in suite.systems]
     top = table[0]
@@ -157,7 +158,7 @@ def test_csv_is_the_suite_table_with_flags_per_dataset():
 def test_html_page_holds_the_suite_table_and_the_datasets_sections():
     from html.parser import HTMLParser
 
-    text = page(build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=1000))
+    text = page(build_suite("mine", DATASETS, entries(), "ndcg@10", options=TestOptions(resamples=1000)))
 
     class Tags(HTMLParser):
         found: list = []

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from harness.evaluation import evaluate
-from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard import Entry, TestOptions, build_leaderboard
 from harness.reports.leaderboard.render import write
 from harness.reports.leaderboard.significance import correct
 
@@ -38,7 +38,9 @@ def test_markers_agree_with_ranx_compare(test):
     import ranx
 
     qrels, runs = synthetic()
-    board = build_leaderboard(entries_for(qrels, runs), "ndcg@10", baseline="mid", tests=[test], correction="none", alpha=0.01)
+    board = build_leaderboard(
+        entries_for(qrels, runs), "ndcg@10", baseline="mid", options=TestOptions(tests=(test,), correction="none", alpha=0.01)
+    )
     ranx_runs = [ranx.Run(run, name=name) for name, run in runs.items()]
     report = ranx.compare(ranx.Qrels(qrels), ranx_runs, ["ndcg@10"], stat_test=test, max_p=0.01)
     significant = 0
@@ -100,6 +102,6 @@ def test_noise_points_make_a_noise_curve_figure():
     entries = entries_for(qrels, {"weak": runs["weak"], "best": runs["best"]})
     entries[0].extra = {"accuracy_at_rho_0.5": 0.4, "accuracy_at_rho_0.0": 0.7, "accuracy_at_rho_1.0": 0.1}
     assert entries[0].noise_curves() == {"accuracy": [(0.0, 0.7), (0.5, 0.4), (1.0, 0.1)]}
-    plots = all_plots(build_leaderboard(entries, "ndcg@10", tests=["student"]))
+    plots = all_plots(build_leaderboard(entries, "ndcg@10", options=TestOptions(tests=("student",))))
     assert set(plots) == {"ndcg@10 by system", "noise curves"}  # no latency or parameters logged
     assert all(png.startswith(b"\x89PNG") for png in plots.values())

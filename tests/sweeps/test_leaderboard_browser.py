@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from harness.evaluation import evaluate
-from harness.reports.leaderboard import Entry, build_leaderboard
+from harness.reports.leaderboard import Entry, TestOptions, build_leaderboard
 from harness.reports.leaderboard.html import page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -149,7 +149,7 @@ def test_suite_page_sorts_its_table_and_keeps_the_datasets_sections(browser, tmp
     from harness.reports.leaderboard.suite_render import page as suite_page
     from reports.test_leaderboard_suite import DATASETS, entries
 
-    suite = build_suite("mine", DATASETS, entries(), "ndcg@10", resamples=500)
+    suite = build_suite("mine", DATASETS, entries(), "ndcg@10", options=TestOptions(resamples=500))
     path = tmp_path / "suite.html"
     path.write_text(suite_page(suite), encoding="utf-8")
     browser.get(path.as_uri())

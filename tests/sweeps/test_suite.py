@@ -11,6 +11,11 @@ import pytest
 
 from harness.cli import main
 
+# The suite's runs go through the harness command as processes (a sweep of suites is a Hydra multirun):
+# the whole module is the slow tier's. The suite's config and board are in the fast tier in-process
+# (tests/runs/test_suite_config.py, tests/reports/test_leaderboard_suite.py).
+pytestmark = pytest.mark.slow
+
 DL19, DL20 = "msmarco-passage-mini/trec-dl-2019", "msmarco-passage-mini/trec-dl-2020"
 WORDS = (
     "neural ranking bert passage query retrieval lexical dense sparse index vector "
@@ -155,7 +160,6 @@ def test_leaderboard_aggregates_the_suite_in_every_format(suite_store, monkeypat
     assert html.count("<section class='board'") == 3 and "leaderboard suite" in html
 
 
-@pytest.mark.slow
 def test_real_dl19_dl20_and_a_tiny_trec_collection_give_the_suite_table(tmp_path, monkeypatch, capsys):
     """The acceptance case on the real msmarco-passage-mini DL19 and DL20 beside a TREC-SGML collection."""
     import os

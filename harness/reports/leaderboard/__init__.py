@@ -16,5 +16,6 @@
 
 from harness.reports.leaderboard.board import Leaderboard, build_leaderboard, build_leaderboards
 from harness.reports.leaderboard.entries import Entry
+from harness.reports.leaderboard.significance import TestOptions
 
-__all__ = ["Entry", "Leaderboard", "build_leaderboard", "build_leaderboards"]
+__all__ = ["Entry", "Leaderboard", "TestOptions", "build_leaderboard", "build_leaderboards"]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.reports.leaderboard.significance import TestOptions
 
 FORMATS = ("table", "markdown", "csv", "latex")
 SUFFIXES = {".md": "markdown", ".csv": "csv", ".tex": "latex", ".txt": "table", ".html": "html"}
@@ -132,15 +136,13 @@ def collect(args) -> list:
     return entries
 
 
-def _test_options(args) -> dict:
-    """The significance-test arguments that a per-dataset board and a suite board both take."""
-    return {
-        "tests": args.test,
-        "correction": args.correction,
-        "alpha": args.alpha,
-        "n_permutations": args.permutations,
-        "resamples": args.resamples,
-    }
+def _test_options(args) -> TestOptions:
+    """The significance-test flags, as the one value a per-dataset board and a suite board both take."""
+    from harness.reports.leaderboard.significance import TestOptions
+
+    return TestOptions(
+        tests=args.test, correction=args.correction, alpha=args.alpha, n_permutations=args.permutations, resamples=args.resamples
+    )
 
 
 def _write_outputs(outputs: list[str], render: Callable[[str], str], html_notes: Sequence[str] = ()) -> None:
@@ -170,7 +172,7 @@ def run(args) -> int:
         raise ConfigError("leaderboard: --resamples and --permutations must be at least 1")
     if args.suite:
         return run_suite(args)
-    boards = build_leaderboards(collect(args), args.metric, args.baseline, **_test_options(args))
+    boards = build_leaderboards(collect(args), args.metric, args.baseline, _test_options(args))
     print(write_all(boards, args.format))
     html_notes = [f"  {b.dataset}: {note}" if len(boards) > 1 else f"  {note}" for b in boards for note in notes(b)]
     _write_outputs(args.output, lambda fmt: page(boards) if fmt == "html" else write_all(boards, fmt), html_notes)
@@ -201,7 +203,7 @@ def run_suite(args) -> int:
         e for e in from_mlflow(_tracking_uri(args), args.experiment, None, _tags(args.tag)) if e.dataset in datasets.values()
     ]
     add_judged(entries, args.data_root)
-    board = build_suite(suite.name, datasets, entries, args.metric, args.baseline, **_test_options(args))
+    board = build_suite(suite.name, datasets, entries, args.metric, args.baseline, _test_options(args))
     print(write(board, args.format))
     _write_outputs(args.output, lambda fmt: page(board) if fmt == "html" else write(board, fmt))
     return 0

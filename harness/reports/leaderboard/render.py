@@ -33,7 +33,7 @@ def header(board: Leaderboard) -> list[str]:
         "W/T/L",
         "d",
     ]
-    cols += [f"p ({t})" for t in board.tests] + ["latency s", "trainable params", "source"]
+    cols += [f"p ({t})" for t in board.options.tests] + ["latency s", "trainable params", "source"]
     return cols
 
 
@@ -55,7 +55,7 @@ def rows(board: Leaderboard, marked: bool = True) -> list[list[Any]]:
             if found
             else ["", "", "", ""]
         )
-        row += [board.p_text(t, found.p_corrected[t]) if found else "" for t in board.tests]
+        row += [board.p_text(t, found.p_corrected[t]) if found else "" for t in board.options.tests]
         row += [_number(entry.latency, 3), _number(entry.trainable_params, 0), entry.source]
         out.append(row)
     return out
@@ -92,7 +92,7 @@ CSV_EXTRA = ["95% CI low", "95% CI high", "Δ 95% CI low", "Δ 95% CI high", "da
 
 
 def _csv_header(board: Leaderboard) -> list[str]:
-    return header(board) + [f"significant ({t})" for t in board.tests] + CSV_EXTRA
+    return header(board) + [f"significant ({t})" for t in board.options.tests] + CSV_EXTRA
 
 
 def _csv_rows(board: Leaderboard) -> list[list[Any]]:
@@ -104,7 +104,7 @@ def _csv_rows(board: Leaderboard) -> list[list[Any]]:
         delta = found.interval if found else (None, None)
         out.append(
             row
-            + [("yes" if found.significant[t] else "no") if found else "" for t in board.tests]
+            + [("yes" if found.significant[t] else "no") if found else "" for t in board.options.tests]
             + [_number(v) for v in (*own, *delta)]
             + [board.dataset, board.baseline_reason]
         )

@@ -25,6 +25,28 @@ TESTS = ("student", "fisher")
 CORRECTIONS = ("holm", "bonferroni", "none")
 
 
+@dataclass(frozen=True)
+class TestOptions:
+    """How every entry is tested against the baseline: the ``leaderboard`` flags, in one value.
+
+    ``tests`` (``--test``), ``correction`` (``--correction``), ``alpha`` (``--alpha``),
+    ``n_permutations`` (``--permutations``, Fisher), ``seed`` (of Fisher and the bootstrap) and
+    ``resamples`` (``--resamples``, the bootstrap's 95% CI).
+    """
+
+    __test__ = False  # not a pytest test class, though its name starts with Test
+
+    tests: tuple[str, ...] = TESTS
+    correction: str = "holm"
+    alpha: float = 0.05
+    n_permutations: int = 1000
+    seed: int = 42
+    resamples: int = RESAMPLES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tests", tuple(self.tests))  # a list from argparse or a caller
+
+
 @dataclass
 class Comparison:
     delta: float  # treatment mean - baseline mean
@@ -92,14 +114,7 @@ def correct(p_values: dict[str, float], method: str) -> dict[str, float]:
 
 
 def compare_to_baseline(
-    per_query: dict[str, dict[str, float]],
-    baseline: str,
-    tests=TESTS,
-    correction: str = "holm",
-    alpha: float = 0.05,
-    n_permutations: int = 1000,
-    seed: int = 42,
-    resamples: int = RESAMPLES,
+    per_query: dict[str, dict[str, float]], baseline: str, options: TestOptions = TestOptions()
 ) -> dict[str, Comparison]:
     """``per_query``: entry name -> query -> score of one metric. One Comparison per non-baseline entry."""
     base = per_query[baseline]
@@ -115,13 +130,13 @@ def compare_to_baseline(
             delta=float(treatment.mean() - control.mean()),
             effect_size=effect_size(control, treatment),
             queries=len(control),
-            p={t: p_value(t, control, treatment, n_permutations, seed) for t in tests},
-            interval=interval(treatment - control, resamples, seed),
+            p={t: p_value(t, control, treatment, options.n_permutations, options.seed) for t in options.tests},
+            interval=interval(treatment - control, options.resamples, options.seed),
             wtl=wins_ties_losses(control, treatment),
         )
-    for test in tests:  # the family: every entry compared to the baseline with this test
-        adjusted = correct({name: c.p[test] for name, c in out.items()}, correction)
+    for test in options.tests:  # the family: every entry compared to the baseline with this test
+        adjusted = correct({name: c.p[test] for name, c in out.items()}, options.correction)
         for name, comparison in out.items():
             comparison.p_corrected[test] = adjusted[name]
-            comparison.significant[test] = adjusted[name] <= alpha
+            comparison.significant[test] = adjusted[name] <= options.alpha
     return out

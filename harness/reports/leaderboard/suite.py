@@ -24,6 +24,7 @@ from harness.ranking import ranked as ranked_by_score
 from harness.reports.leaderboard.baseline import BEST, FIRST_STAGE, NAMED, first_stage, named
 from harness.reports.leaderboard.board import Leaderboard, build_leaderboard
 from harness.reports.leaderboard.entries import NOT_DISTINGUISHING, Entry, unique_names
+from harness.reports.leaderboard.significance import TestOptions
 
 logger = logging.getLogger(__name__)
 NOT_SYSTEM = (*NOT_DISTINGUISHING, "dataset.", "suite", "data_root")
@@ -68,8 +69,8 @@ class SuiteBoard:
     def legend(self) -> str:
         tested = next((b for b in self.boards.values() if b.baseline), None)
         marks = (
-            f"{tested.legend().split(':')[0]}: p <= {tested.alpha} against the baseline on that dataset's "
-            f"{self.metric} ({tested.correction} correction over that dataset's comparisons)"
+            f"{tested.legend().split(':')[0]}: p <= {tested.options.alpha} against the baseline on that dataset's "
+            f"{self.metric} ({tested.options.correction} correction over that dataset's comparisons)"
             if tested
             else "no significance tests"
         )
@@ -132,7 +133,12 @@ def pick_baseline(named_systems: dict[str, dict[str, Entry]], ranked: list[str],
 
 
 def build_suite(
-    name: str, datasets: Mapping[str, str], entries: list[Entry], metric: str, baseline: Optional[str] = None, **options
+    name: str,
+    datasets: Mapping[str, str],
+    entries: list[Entry],
+    metric: str,
+    baseline: Optional[str] = None,
+    options: TestOptions = TestOptions(),
 ) -> SuiteBoard:
     """The suite's board over ``entries`` (those of other datasets are left out)."""
     systems = _name_systems(by_system(entries, datasets))
@@ -164,16 +170,16 @@ def build_suite(
     for label in datasets:
         group = [per[label] for per in systems.values() if label in per]
         if group:
-            suite.boards[label] = _dataset_board(group, metric, suite.baseline, datasets[label], **options)
+            suite.boards[label] = _dataset_board(group, metric, suite.baseline, datasets[label], options)
             if suite.boards[label].baseline:
                 suite.boards[label].baseline_reason = f"the suite's baseline: {suite.baseline_reason}"
     return suite
 
 
-def _dataset_board(group: list[Entry], metric: str, baseline: Optional[str], dataset: str, **options) -> Leaderboard:
+def _dataset_board(group: list[Entry], metric: str, baseline: Optional[str], dataset: str, options: TestOptions) -> Leaderboard:
     """One dataset's board against the suite's baseline; without it there, no tests on that dataset."""
     present = baseline and any(e.name == baseline for e in group)
-    board = build_leaderboard(group, metric, baseline if present else None, **options)
+    board = build_leaderboard(group, metric, baseline if present else None, options)
     if not present and len(group) > 1:
         board.baseline, board.baseline_reason, board.comparisons = None, "", {}
         logger.warning("leaderboard: the suite's baseline '%s' has no run on %s: no tests there", baseline, dataset)

@@ -106,7 +106,7 @@ def table_text(suite: SuiteBoard, fmt: str) -> str:
 
 
 def to_csv(suite: SuiteBoard) -> str:
-    tests = next((b.tests for b in suite.boards.values()), ())
+    tests = next((b.options.tests for b in suite.boards.values()), ())
     columns = header(suite) + [f"significant ({t}) {label}" for label in suite.datasets for t in tests]
     columns += [f"dataset {label}" for label in suite.datasets] + ["baseline rule"]
     buffer = io.StringIO()
