@@ -128,10 +128,29 @@ class Retriever(Component):
         return None
 
 
+# A reranker's or generator's config field with the queries per shard of its stage
+# (harness.scale.shards.query_shards): it splits the work and never changes the result,
+# so it is not in the stage's key. Without it, the stage is one shard.
+SHARD_SIZE = "shard_size"
+
+
+def without_shard_size(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != SHARD_SIZE}
+
+
+def shard_size(component: Component) -> int | None:
+    """The queries per shard of ``component``'s stage: its config's ``shard_size``, None (one shard) without it."""
+    value = getattr(component.config, SHARD_SIZE, None)
+    return value if isinstance(value, int) and value >= 1 else None
+
+
 class Reranker(Component):
-    """Second stage: rescores the top-k documents of a run."""
+    """Second stage: rescores the top-k documents of a run (in shards of queries where its config has ``shard_size``)."""
 
     kind = "reranker"
+
+    def cache_payload(self) -> Mapping[str, Any]:
+        return without_shard_size(super().cache_payload())
 
     @abstractmethod
     def rerank(self, dataset: Any, queries: Sequence[Any], run: Run) -> Run:
@@ -164,9 +183,12 @@ class PeftMethod(Component):
 
 
 class Generator(Component):
-    """Answers questions from passages."""
+    """Answers questions from passages (in shards of questions where its config has ``shard_size``)."""
 
     kind = "generator"
+
+    def cache_payload(self) -> Mapping[str, Any]:
+        return without_shard_size(super().cache_payload())
 
     @abstractmethod
     def generate(self, questions: Sequence[str], contexts: Sequence[Sequence[str]]) -> list[str]:

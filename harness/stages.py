@@ -6,8 +6,9 @@ import logging
 from typing import Any, Sequence
 
 from harness.cache import code_version, stable_hash
-from harness.components import Component, Context, Reranker, Retriever, Run
+from harness.components import Component, Context, Reranker, Retriever, Run, shard_size
 from harness.cache.digests import DATA_FILES, dataset_digest
+from harness.scale.shards import query_shards
 
 logger = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -66,6 +67,21 @@ def first_stage(retriever: Retriever, dataset: Any, queries: Sequence[Any]) -> t
 
 
 def second_stage(reranker: Reranker, dataset: Any, queries: Sequence[Any], run: Run, upstream: str) -> tuple[Run, str]:
+    """The reranked run, in shards of the run's queries (``reranker.shard_size``), each its own cache entry.
+
+    The stage's key is the whole stage's, whatever the shards: they split the work, not the result.
+    """
     payload = stage_payload(reranker, dataset, queries, upstream=upstream)
-    reranked = reranker.context.cache.json("rerank", payload, lambda: reranker.rerank_after(dataset, queries, run, upstream))
+    by_id = {q.query_id: q for q in queries}
+
+    def rerank(qids: list[str]) -> Run:
+        if len(qids) == len(run):  # one shard: the whole run, as before shards
+            return reranker.rerank_after(dataset, queries, run, upstream)
+        part = [by_id[q] for q in qids if q in by_id]
+        return reranker.rerank_after(dataset, part, {q: run[q] for q in qids}, upstream)
+
+    context = reranker.context
+    reranked = query_shards(
+        context.cache, "rerank", payload, list(run), shard_size(reranker), rerank, "rerank", context.show_progress
+    )
     return reranked, stable_hash(payload)

@@ -39,6 +39,9 @@ class NeuralRerankerConfig(NeuralConfig):
         "agreement logged (top-10 overlap, Kendall tau); 0: none",
         ge=0,
     )
+    shard_size: int = option(
+        1000, "queries per reranking shard, each its own cache entry (a killed run resumes at the first missing one)", ge=1
+    )
 
 
 class NeuralComponent(Component):

@@ -18,8 +18,9 @@ from harness.rag import groundedness
 from harness.rag import metrics as rag_metrics
 from harness.cache import stable_hash
 from harness.config import implied
-from harness.components import AbstainingConfig, Generator, NoiseInjector, Qrels, RatioConfig, Run, check_contract
+from harness.components import AbstainingConfig, Generator, NoiseInjector, Qrels, RatioConfig, Run, check_contract, shard_size
 from harness.outputs import write_text_atomic
+from harness.scale.shards import query_shards
 from harness.stages import stage_payload
 from harness.data.trec_io import ranked
 
@@ -86,15 +87,22 @@ class RagStage:
         return noise.context.cache.json("contexts", payload, build), stable_hash(payload)
 
     def answers(self, dataset, queries, contexts, texts, upstream) -> dict[str, str]:
+        """The answers, in shards of questions (``generator.shard_size``), each its own cache entry."""
         generator = self.generator
         payload = stage_payload(generator, dataset, queries, upstream)
+        by_id = {q.query_id: q for q in queries}
 
-        def build():
-            questions = [q.text for q in queries]
-            passages = [[texts[d] for d in contexts[q.query_id]] for q in queries]
-            return dict(zip((q.query_id for q in queries), generator.generate(questions, passages)))
+        def build(qids: list[str]) -> dict[str, str]:
+            part = [by_id[q] for q in qids]
+            questions = [q.text for q in part]
+            passages = [[texts[d] for d in contexts[q.query_id]] for q in part]
+            return dict(zip(qids, generator.generate(questions, passages)))
 
-        return generator.context.cache.json("generate", payload, build)
+        ids = [q.query_id for q in queries]
+        context = generator.context
+        return query_shards(
+            context.cache, "generate", payload, ids, shard_size(generator), build, "generate", context.show_progress
+        )
 
     def abstain_phrases(self) -> tuple[str, ...]:
         config = self.generator.config

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from harness.components import Generator, option
+from harness.components import SHARD_SIZE, Generator, option
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
 from harness.models.component import DTYPES
@@ -39,6 +39,9 @@ class HFGeneratorConfig:
     abstain_answer: str = option("I cannot answer.", "what the model is told to reply without an answer")
     max_new_tokens: int = option(32, "answer length limit in tokens", ge=1)
     batch_size: int = option(8, "prompts per generate call (left padding)", ge=1)
+    shard_size: int = option(
+        1000, "questions per generation shard, each its own cache entry (a killed run resumes at the first missing one)", ge=1
+    )
     do_sample: bool = option(False, "sample instead of greedy decoding")
     temperature: float = option(0.7, "sampling temperature (only with do_sample)", gt=0)
     dtype: str = option("auto", "auto: bf16 on GPU, fp32 on CPU", choices=DTYPES)
@@ -63,7 +66,8 @@ class HFGenerator(Generator):
     def cache_payload(self):
         from harness.models.causal_lm import source_identity
 
-        payload = {k: v for k, v in dataclasses.asdict(self.config).items() if k != "cpu_threads"}  # speed only
+        speed_only = ("cpu_threads", SHARD_SIZE)
+        payload = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in speed_only}
         return {**payload, "source": source_identity(self.config.model, self.config.gguf_file)}
 
     def prompts(self, questions: Sequence[str], contexts: Sequence[Sequence[str]]) -> list[str]:

@@ -19,6 +19,8 @@ from harness.hookspecs import hookimpl
 from harness.stages import corpus_identity
 
 logger = logging.getLogger(__name__)
+# Passages whose texts are in memory at once while the index is built (the token ids of all are).
+TOKENIZE_CHUNK = 10000
 
 
 def _stemmers() -> tuple[str, ...]:
@@ -55,6 +57,36 @@ class BM25Retriever(Retriever):
             texts, stopwords=self.config.stopwords or None, stemmer=stemmer, show_progress=self.context.show_progress
         )
 
+    def tokenize_corpus(self, dataset: Any, chunk: int | None = None) -> tuple[list[str], Any]:
+        """The corpus's doc ids and token ids, its texts streamed ``chunk`` (default ``TOKENIZE_CHUNK``) at a time.
+
+        One bm25s ``Tokenizer`` keeps one vocabulary across the chunks and
+        tokenizes as ``bm25s.tokenize`` does (lowercase, the same pattern,
+        stopwords dropped before stemming, an empty document empty), so the
+        index scores every document as the whole-corpus path did; only the
+        numbering of the vocabulary differs (first occurrence here, set order
+        there), which no score depends on.
+        """
+        from tqdm.auto import tqdm
+
+        bm25s = _bm25s()
+        chunk = chunk or TOKENIZE_CHUNK
+        tokenizer = bm25s.tokenization.Tokenizer(stopwords=self.config.stopwords or None, stemmer=self._stemmer())
+        doc_ids: list[str] = []
+        ids: list[list[int]] = []
+        texts: list[str] = []
+        with tqdm(desc="BM25 tokenize", unit="doc", disable=not self.context.show_progress, leave=False) as bar:
+            for doc in dataset.docs_iter():
+                doc_ids.append(doc.doc_id)
+                texts.append(doc.default_text())
+                if len(texts) == chunk:
+                    ids.extend(tokenizer.streaming_tokenize(texts, update_vocab=True, allow_empty=False))
+                    bar.update(len(texts))
+                    texts = []
+            ids.extend(tokenizer.streaming_tokenize(texts, update_vocab=True, allow_empty=False))
+            bar.update(len(texts))
+        return doc_ids, bm25s.tokenization.Tokenized(ids=ids, vocab=tokenizer.get_vocab_dict())
+
     def index(self, dataset: Any) -> tuple[Any, list[str]]:
         """Build (or load from the cache) the BM25 index of the dataset's corpus."""
         bm25s = _bm25s()
@@ -72,13 +104,10 @@ class BM25Retriever(Retriever):
         }
 
         def build(folder: Path) -> None:
-            doc_ids, texts = [], []
-            for doc in dataset.docs_iter():
-                doc_ids.append(doc.doc_id)
-                texts.append(doc.default_text())
-            logger.info("BM25: indexing %d documents of %s", len(texts), self.context.dataset_id)
+            doc_ids, tokens = self.tokenize_corpus(dataset)
+            logger.info("BM25: indexing %d documents of %s", len(doc_ids), self.context.dataset_id)
             model = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)
-            model.index(self._tokenize(texts, self._stemmer()), show_progress=self.context.show_progress)
+            model.index(tokens, show_progress=self.context.show_progress)
             model.save(str(folder))
             (folder / "doc_ids.json").write_text(json.dumps(doc_ids))
 

@@ -28,7 +28,7 @@ from harness.models.functional import POOLINGS, SIMILARITIES
 from harness.models.rerank import query_texts
 from harness.scale import faiss_index
 from harness.scale.executors import EXECUTORS, run_ordered
-from harness.scale.shards import encode_task, shard_keys, stream_shards
+from harness.scale.shards import ShardProgress, doc_count, encode_task, shard_keys, stream_shards
 from harness.scale.vectors import ShardedVectors, exact_search
 
 logger = logging.getLogger(__name__)
@@ -84,20 +84,17 @@ class DenseRetriever(NeuralComponent, Retriever):
 
     def corpus_vectors(self, dataset: Any) -> ShardedVectors:
         """The corpus's vectors, shard by shard: read from the cache, the missing shards encoded."""
-        from tqdm.auto import tqdm
-
         c = self.config
-        n, shards = stream_shards(dataset, c.shard_size, self.encoder_identity())
+        total = doc_count(dataset)
+        n, shards = stream_shards(dataset, c.shard_size, self.encoder_identity(), total)
         executor, state = self._executor()
-        folders, counts = [], 0
-        with tqdm(total=n, desc="corpus shards", unit="shard", disable=not self.context.show_progress, leave=False) as bar:
+        folders = []
+        with ShardProgress(n, total, "corpus shards", "documents", self.context.show_progress) as progress:
             for folder, stats in run_ordered(encode_task, shards, state, executor, c.workers):
                 folders.append(folder)
                 if executor != "serial":  # a worker's cache counted them in its own process
                     self.context.cache.stats.update(stats)
-                bar.update(1)
-                counts += stats.get("corpus-shards.miss", 0)
-                bar.set_postfix(encoded=counts)
+                progress.update(min(c.shard_size, total - progress.done), stats.get("corpus-shards.miss", 0) > 0)
         return ShardedVectors(folders)
 
     def _executor(self) -> tuple[str, Any]:

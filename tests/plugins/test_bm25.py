@@ -1,5 +1,7 @@
 """retriever=bm25 (bm25s) and retriever=run on the tiny dataset."""
 
+import sys
+
 import bm25s
 import pytest
 import Stemmer
@@ -107,3 +109,52 @@ def test_a_plain_string_query_is_a_clear_error(setup):
     registry, dataset, ctx, _ = setup
     with pytest.raises(DataError, match=r"retriever=bm25: query #0 is 'who', not a query record"):
         registry.create("retriever", {"name": "bm25"}, ctx).retrieve(dataset, ["who"])
+
+
+class StreamedCorpus:
+    """Passages streamed from docs_iter only (no docs_store), with an empty and an all-stopword one."""
+
+    def __init__(self, passages):
+        self.passages = passages
+
+    def docs_iter(self):
+        from collections import namedtuple
+
+        Doc = namedtuple("Doc", "doc_id text")
+        Doc.default_text = lambda self: self.text
+        return iter(Doc(d, t) for d, t in self.passages.items())
+
+
+def columns(model) -> dict[str, list[tuple[int, float]]]:
+    """The index as ``{token: [(document, score), ...]}``: what scores depend on, whatever the token numbering."""
+    data, indices, indptr = (model.scores[k].tolist() for k in ("data", "indices", "indptr"))
+    cols = model.vocab_dict.items()  # "" (added after indexing, for empty queries) has no column
+    return {
+        t: list(zip(indices[indptr[j] : indptr[j + 1]], data[indptr[j] : indptr[j + 1]])) for t, j in cols if j + 1 < len(indptr)
+    }
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"stemmer": None}, {"stopwords": None}, {"stemmer": None, "stopwords": None, "method": "bm25+"}]
+)
+def test_streamed_tokenizing_builds_the_index_of_the_whole_corpus_path(options, setup, monkeypatch):
+    registry, _, ctx, _ = setup
+    passages = {**PASSAGES, "empty": "", "stop": "the of and it is"}
+    corpus = StreamedCorpus(passages)
+    retriever = registry.create("retriever", {"name": "bm25", **options}, ctx)
+    c = retriever.config
+    # the path before streaming: every text in one list, bm25s.tokenize over all of them
+    whole = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)
+    whole.index(retriever._tokenize(list(passages.values()), retriever._stemmer()), show_progress=False)
+
+    monkeypatch.setattr(sys.modules[type(retriever).__module__], "TOKENIZE_CHUNK", 3)  # 5 chunks, one vocabulary
+    streamed, doc_ids = retriever.index(corpus)
+    assert doc_ids == list(passages)
+    assert columns(streamed) == columns(whole)  # every token's documents and scores, exactly
+    queries = retriever._tokenize([*TOPICS.values(), "the", "nothing matches zzz"], retriever._stemmer())
+    got = streamed.retrieve(queries, k=len(passages), show_progress=False)
+    expected = whole.retrieve(queries, k=len(passages), show_progress=False)
+    assert got[1].tolist() == expected[1].tolist()
+    assert [sorted(zip(r, s)) for r, s in zip(*(a.tolist() for a in got))] == [
+        sorted(zip(r, s)) for r, s in zip(*(a.tolist() for a in expected))
+    ]
