@@ -30,6 +30,16 @@ def _command(args) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def pytest_configure(config) -> None:
+    # The standard library probes the machine once per process with `uname -p` (platform.processor,
+    # which importing mlflow calls): a library's one-time probe, not the test starting a process.
+    # Probed here, before any test, so that the guard does not depend on which test runs first.
+    import platform
+
+    platform.platform()
+    platform.processor()
+
+
 def _fast(item: pytest.Item) -> bool:
     return item.get_closest_marker("slow") is None
 
