@@ -161,6 +161,10 @@ class Reranker(Component):
         a reranker that caches stages of its own (a fusion of other stages) overrides this to key them by it."""
         return self.rerank(dataset, queries, run)
 
+    def run_info(self, dataset: Any, queries: Sequence[Any]) -> dict[str, Any] | None:
+        """Figures about the reranking for the run's info (e.g. ``dtype=int8``'s agreement with fp32); None if none."""
+        return None
+
     def adopt_saved_backbone(self, backbone: dict[str, Any], source: str) -> None:
         """Before a saved adapter (``load_adapter=source``) is put on this reranker: ``backbone`` is the
         adapter's record of the model it was trained on (``model_class``...). A reranker whose options

@@ -300,8 +300,10 @@ def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
         )
     run, key = stages.first_stage(plan.retriever, dataset, queries)
     retrieval = plan.retriever.run_info(dataset, queries)  # e.g. an approximate index's recall@k
+    reranking = None
     if plan.reranker:
         run, key = stages.second_stage(plan.reranker, dataset, queries, run, upstream=key)
+        reranking = plan.reranker.run_info(dataset, queries)  # e.g. dtype=int8's agreement with fp32
     if ds["query_limit"]:
         kept = {q.query_id for q in queries}
         qrels = {qid: rels for qid, rels in qrels.items() if qid in kept}
@@ -332,6 +334,7 @@ def _execute(plan: Plan, adapter: train_stage.Adapter | None) -> RunResult:
         "cache": dict(context.cache.stats),
         "tags": dict(plan.tags),
         "retrieval": retrieval,
+        "reranking": reranking,
         "training": {k: figures[k] for k in ("losses", "validation")} if figures else None,
     }
     if plan.rag:

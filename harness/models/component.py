@@ -48,6 +48,8 @@ class NeuralComponent(Component):
     """Builds its scorer on first use, so a stage served from the cache never loads a model."""
 
     _scorer: Any = None
+    # dtype=int8: the agreement with fp32 of each shard scored in this process (harness.models.rerank.int8_change).
+    int8_reports: list[dict[str, Any]] | None = None
     # Config fields the scorer takes under the same names, besides those every scorer takes.
     scorer_fields: tuple[str, ...] = ()
 
@@ -72,6 +74,15 @@ class NeuralComponent(Component):
                 cache=self.context.cache,
             )
         return self._scorer
+
+    def run_info(self, dataset: Any, queries: Any) -> dict[str, Any] | None:
+        """For the run's info under ``dtype=int8``: the fp32 agreement reports of the shards scored here;
+        a reranking served from the stage cache was not re-checked, and says so."""
+        if self.config.dtype != "int8" or not getattr(self.config, "int8_check", 0):
+            return None
+        if self.int8_reports:
+            return {"int8_check": self.int8_reports}
+        return {"int8_check": None, "note": "served from the stage cache, not re-checked (use_cache=false re-checks)"}
 
     def encoder_identity(self) -> dict[str, Any]:
         """Keys cached encodings: the scorer's identity plus a trained or loaded adapter, which changes them."""

@@ -101,7 +101,8 @@ def int8_change(
 ) -> Optional[dict[str, Any]]:
     """Under ``dtype=int8``: ``rescore`` a few of the run's queries in fp32 and report the agreement.
 
-    Logged as one line and kept as ``component.int8_report`` (for the run's info).
+    Logged as one line and appended to ``component.int8_reports`` (one per shard scored), which
+    the reranker's ``run_info`` puts into the run's ``run_info.json``.
     """
     n = getattr(component.config, "int8_check", 0)
     scorer = component.scorer
@@ -121,5 +122,5 @@ def int8_change(
         report["kendall_tau"],
         report["max_abs_score_change"],
     )
-    component.int8_report = report
+    component.int8_reports = [*(component.int8_reports or []), report]
     return report

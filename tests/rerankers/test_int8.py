@@ -127,13 +127,17 @@ def test_int8_rerank_reports_its_agreement_with_fp32(name, tiny, tiny_model, con
     reranker = build(context, "reranker", name, model=tiny_model, dtype="int8", int8_check=1)
     with caplog.at_level(logging.INFO, logger="harness.models.rerank"):
         run = reranker.rerank(dataset, tiny.queries, tiny.run)
-    report = reranker.int8_report
+    [report] = reranker.int8_reports
+    assert reranker.run_info(dataset, tiny.queries) == {"int8_check": [report]}  # what run_info.json gets
     assert report["queries"] == 1 and 0 <= report["top10_overlap"] <= 1 and -1 <= report["kendall_tau"] <= 1
     assert report["max_abs_score_change"] > 0  # int8 scores differ from fp32 ones...
     fp32 = build(context, "reranker", name, model=tiny_model).rerank(dataset, tiny.queries, tiny.run)
     qid = "q1"  # ...by what the report says, on the query it checked (the first of the sorted ids)
     assert max(abs(run[qid][d] - fp32[qid][d]) for d in fp32[qid]) == pytest.approx(report["max_abs_score_change"], abs=1e-6)
     assert "int8 vs fp32 on 1 of this run's 2 queries" in caplog.text
+    cached = build(context, "reranker", name, model=tiny_model, dtype="int8", int8_check=1)
+    assert cached.run_info(dataset, tiny.queries)["int8_check"] is None  # nothing scored here: said, not invented
+    assert build(context, "reranker", name, model=tiny_model).run_info(dataset, tiny.queries) is None  # fp32
 
 
 def test_agreement_of_identical_and_reversed_rankings():
