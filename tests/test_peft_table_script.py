@@ -1,17 +1,12 @@
 """scripts/peft_table.py builds the PEFT acceptance table and plot from run folders."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "peft_table.py"
+from tests.script_loader import load_script as load
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("peft_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("peft_table")
 
 
 def write(folder, name, **metrics):

@@ -1,19 +1,14 @@
 """scripts/training_curve.py draws a run folder's training curves, and refuses an untrained run."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "training_curve.py"
+from tests.script_loader import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("training_curve", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("training_curve")
 
 
 def test_running_mean():

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from harness.errors import ConfigError
 
 # Params that name or place a run without changing its figures: never a reason to refuse replicates.
+# Narrower than the leaderboard's NOT_DISTINGUISHING (labels): `device` changes figures (dtype=auto).
 NOT_A_SETTING = {"run_name", "results_dir", "cache_dir", "use_cache", "resume", "show_progress", "data_root"}
 
 
