@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 from harness.data import datasets
 from harness.models.backbone import identify
 from harness.cache import code_version
-from harness.components import Component, TrainableReranker, TrainableScorer, check_contract, missing_members
+from harness.components import Component, Reranker, TrainableReranker, TrainableScorer, check_contract, missing_members
 from harness.errors import ConfigError
 from harness.training.peft_artifacts import FORMAT, count_parameters, load_adapter, read_metadata, save_adapter
 from harness.registry import build_config
@@ -66,12 +66,26 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
     )
 
 
+# Reranker options that only choose what is scored after training. Training never
+# reads them, so an adapter is reused across them; each is pinned to its default
+# value, so adapters trained before this keep their key.
+SCORING_ONLY = {"top_k": 100}
+
+
+def trained_config(component: Any) -> dict[str, Any]:
+    """The component's cache payload as far as it can change what training produces."""
+    payload = dict(component.cache_payload())
+    if isinstance(component, Reranker):
+        payload.update({k: v for k, v in SCORING_ONLY.items() if k in payload})
+    return payload
+
+
 def adapter_key(role: str, component: Any, peft_method: Any, config: Any) -> dict[str, Any]:
     """How every adapter's cache key begins: the component trained (as ``role``: name, config, code),
     the PEFT method (name, config, code) and the training config."""
     return {
         role: str(component.name),
-        f"{role}_config": component.cache_payload(),
+        f"{role}_config": trained_config(component),
         f"{role}_code": code_version(type(component)),
         "peft": peft_method.name,
         "peft_config": dataclasses.asdict(peft_method.config),

@@ -168,3 +168,27 @@ def test_unknown_adapter_run_id_is_a_clear_error(tiny_root, tiny_model, tmp_path
     )
     assert out.returncode == 2
     assert f"load_adapter={missing}: no adapter artifacts for this MLflow run id at sqlite:///" in out.stderr
+
+
+def test_adapter_key_ignores_what_only_chooses_the_documents_scored(tiny_model, tmp_path):
+    """``reranker.top_k`` never reaches training: changing it reuses the trained adapter, and the
+    key at the default equals the key from before it was pinned; an option training reads keys it."""
+    from harness.cache import StageCache
+    from harness.components import Context
+    from harness.plugin_manager import get_plugin_manager
+    from harness.registry import ComponentRegistry
+    from harness.training.loop import TrainConfig
+    from harness.training.stage import adapter_key
+
+    registry = ComponentRegistry(get_plugin_manager(entry_point_plugins=False))
+    ctx = Context(cache=StageCache(tmp_path / "cache"), device="cpu", show_progress=False)
+    peft = registry.create("peft", {"name": "lora", "r": 2}, ctx)
+
+    def key(**options):
+        reranker = registry.create("reranker", {"name": "cross_encoder", "model": tiny_model, **options}, ctx)
+        return adapter_key("reranker", reranker, peft, TrainConfig()), reranker
+
+    default, reranker = key()
+    assert default["reranker_config"] == dict(reranker.cache_payload())  # unchanged at the default
+    assert key(top_k=30)[0] == default
+    assert key(max_length=64)[0] != default
