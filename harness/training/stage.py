@@ -67,16 +67,17 @@ def _training_data(config: TrainConfig, pm: Any, data_root: Path):
 
 
 # Reranker options that only choose what is scored after training. Training never
-# reads them, so an adapter is reused across them; each is pinned to its default
-# value, so adapters trained before this keep their key.
-SCORING_ONLY = {"top_k": 100}
+# reads them, so an adapter is reused across them; each is pinned to its config
+# default, so adapters trained before this keep their key.
+SCORING_ONLY = ("top_k",)
 
 
 def trained_config(component: Any) -> dict[str, Any]:
     """The component's cache payload as far as it can change what training produces."""
     payload = dict(component.cache_payload())
     if isinstance(component, Reranker):
-        payload.update({k: v for k, v in SCORING_ONLY.items() if k in payload})
+        defaults = {f.name: f.default for f in dataclasses.fields(component.config)}
+        payload.update({k: defaults[k] for k in SCORING_ONLY if k in payload})
     return payload
 
 
